@@ -1,0 +1,47 @@
+"""测试数据工厂：无第三方依赖，带默认值。"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+from workplan.models import AssignmentRole, Role, Section, Task, TaskAssignment, User, WorkPlan
+
+_seq = itertools.count(1)
+
+
+def make_section(name: str | None = None, **kwargs: object) -> Section:
+    return Section.objects.create(name=name or f"测试股{next(_seq)}", **kwargs)
+
+
+def make_user(
+    username: str | None = None, *, role: str = Role.SECTION, section: Section | None = None, **kwargs: object
+) -> User:
+    user = User.objects.create_user(
+        username=username or f"user{next(_seq)}", password="Test-pass-2024", role=role, section=section, **kwargs
+    )
+    return user
+
+
+def make_plan(year: int = 2023, title: str = "政务公开工作要点", **kwargs: object) -> WorkPlan:
+    return WorkPlan.objects.create(year=year, title=title, issuing_unit="樟树市统计局", **kwargs)
+
+
+def make_task(
+    plan: WorkPlan | None = None,
+    *,
+    title: str | None = None,
+    leads: Iterable[Section] = (),
+    responsibles: Iterable[Section] = (),
+    **kwargs: object,
+) -> Task:
+    plan = plan or make_plan()
+    n = next(_seq)
+    defaults: dict[str, object] = {"code": f"T{n:04d}", "number": "（一）", "number_path": f"一/（{n}）", "position": n}
+    defaults.update(kwargs)
+    task = Task.objects.create(plan=plan, title=title or f"任务{n}", **defaults)
+    TaskAssignment.objects.bulk_create(
+        [TaskAssignment(task=task, section=s, role=AssignmentRole.LEAD) for s in leads]
+        + [TaskAssignment(task=task, section=s, role=AssignmentRole.RESPONSIBLE) for s in responsibles]
+    )
+    return task

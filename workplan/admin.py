@@ -1,0 +1,107 @@
+"""管理后台：注册全部模型。审计日志只读，任何人不能增改删。"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
+
+from workplan.models import (
+    AuditEntry,
+    PlanImport,
+    Section,
+    SectionAlias,
+    SectionGroup,
+    Task,
+    TaskAssignment,
+    User,
+    WorkPlan,
+)
+
+
+class SectionAliasInline(admin.TabularInline):
+    model = SectionAlias
+    extra = 1
+
+
+@admin.register(Section)
+class SectionAdmin(admin.ModelAdmin):
+    list_display = ("name", "sort_order", "is_active")
+    list_editable = ("sort_order", "is_active")
+    search_fields = ("name", "aliases__name")
+    inlines = [SectionAliasInline]
+
+
+@admin.register(SectionAlias)
+class SectionAliasAdmin(admin.ModelAdmin):
+    list_display = ("name", "section")
+    list_select_related = ("section",)
+    search_fields = ("name", "section__name")
+
+
+@admin.register(SectionGroup)
+class SectionGroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "office_selects")
+    filter_horizontal = ("members",)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "last_name", "first_name", "role", "section", "is_active", "is_staff")
+    list_filter = ("role", "section", "is_active", "is_staff")
+    list_select_related = ("section",)
+    fieldsets = (*BaseUserAdmin.fieldsets, ("岗位", {"fields": ("role", "section")}))
+    add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("岗位", {"fields": ("role", "section")}))
+
+
+@admin.register(WorkPlan)
+class WorkPlanAdmin(admin.ModelAdmin):
+    list_display = ("year", "title", "issuing_unit", "parent_doc_number", "created_at")
+    list_filter = ("year",)
+    search_fields = ("title", "issuing_unit", "parent_doc_number")
+
+
+class TaskAssignmentInline(admin.TabularInline):
+    model = TaskAssignment
+    extra = 0
+    autocomplete_fields = ("section",)
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ("code", "number_path", "title", "plan", "is_heading", "deadline_text", "due_date", "recurrence")
+    list_filter = ("plan", "is_heading", "recurrence")
+    list_select_related = ("plan",)
+    search_fields = ("code", "title", "body")
+    inlines = [TaskAssignmentInline]
+
+
+@admin.register(TaskAssignment)
+class TaskAssignmentAdmin(admin.ModelAdmin):
+    list_display = ("task", "section", "role", "via_group", "source_text")
+    list_filter = ("role", "section")
+    list_select_related = ("task", "section", "via_group")
+
+
+@admin.register(PlanImport)
+class PlanImportAdmin(admin.ModelAdmin):
+    list_display = ("source_name", "kind", "year", "status", "created_by", "created_at")
+    list_filter = ("status", "kind")
+    list_select_related = ("created_by",)
+    readonly_fields = ("result",)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("at", "username", "action", "object_type", "object_repr", "outcome", "ip")
+    list_filter = ("action", "outcome")
+    search_fields = ("username", "action", "object_repr")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,0 +1,32 @@
+"""按角色生成导航菜单。"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from workplan.models import Role
+
+# (label, url name, roles that see it)
+NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("首页", "home", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
+    ("工作计划", "plan_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
+    ("任务清单", "task_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
+    ("导入计划", "plan_import_upload", (Role.OFFICE,)),
+    ("导入记录", "plan_import_list", (Role.OFFICE,)),
+    ("股室设置", "section_list", (Role.OFFICE,)),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    for label, name, roles in NAV_ITEMS:
+        if user.role in roles or user.is_superuser:
+            items.append({"label": label, "url": reverse(name), "active": request.resolver_match
+                          and request.resolver_match.url_name == name})
+    return {"nav_items": items}

@@ -1,0 +1,29 @@
+"""政务公开任务的页面路由。"""
+
+from django.urls import path
+
+from workplan import views, views_import, views_spreadsheet
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("plans/", views.plan_list, name="plan_list"),
+    path("plans/<int:pk>/", views.plan_detail, name="plan_detail"),
+    path("tasks/", views.task_list, name="task_list"),
+    path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
+    path("tasks/<int:pk>/assignments/", views.task_assignments_edit, name="task_assignments_edit"),
+    path("sections/", views.section_list, name="section_list"),
+    # 导入计划（上传 → 预览 → 确认）
+    path("imports/", views_import.import_list, name="plan_import_list"),
+    path("imports/upload/", views_import.import_upload, name="plan_import_upload"),
+    path("imports/<int:pk>/", views_import.import_preview, name="plan_import_preview"),
+    path("imports/<int:pk>/confirm/", views_import.import_confirm, name="plan_import_confirm"),
+    path("imports/<int:pk>/cancel/", views_import.import_cancel, name="plan_import_cancel"),
+    # 表格导出 / 回导
+    path("plans/<int:pk>/export/<str:fmt>/", views_spreadsheet.plan_export, name="plan_export"),
+    path("plans/<int:pk>/reimport/", views_spreadsheet.plan_reimport, name="plan_reimport"),
+    path(
+        "plans/<int:pk>/reimport/<int:batch_pk>/",
+        views_spreadsheet.plan_reimport_confirm,
+        name="plan_reimport_confirm",
+    ),
+]
