@@ -8,6 +8,13 @@ from django.http import HttpRequest
 
 from workplan.models import (
     AuditEntry,
+    Evidence,
+    HolidayOverride,
+    JobRun,
+    Notification,
+    OfficeSettings,
+    ProgressReport,
+    ReportEvent,
     PlanImport,
     Section,
     SectionAlias,
@@ -91,17 +98,83 @@ class PlanImportAdmin(admin.ModelAdmin):
     readonly_fields = ("result",)
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ("at", "username", "action", "object_type", "object_repr", "outcome", "ip")
-    list_filter = ("action", "outcome")
-    search_fields = ("username", "action", "object_repr")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """只能查看的记录（历史、运行记录）：不能在后台增改删。"""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ("at", "username", "action", "object_type", "object_repr", "outcome", "ip")
+    list_filter = ("action", "outcome")
+    search_fields = ("username", "action", "object_repr")
+
+
+class ReportEventInline(admin.TabularInline):
+    model = ReportEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ("at", "user", "action", "status", "narrative", "comment", "version")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ProgressReport)
+class ProgressReportAdmin(ReadOnlyAdmin):
+    list_display = ("task", "section", "role", "year", "quarter", "status", "review_state", "submitted_at")
+    list_filter = ("year", "quarter", "status", "review_state", "section")
+    list_select_related = ("task", "section")
+    inlines = [ReportEventInline]
+
+
+@admin.register(ReportEvent)
+class ReportEventAdmin(ReadOnlyAdmin):
+    list_display = ("report", "action", "user", "at")
+    list_select_related = ("report__task", "report__section", "user")
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "kind", "report", "size", "uploaded_by", "uploaded_at", "removed_at")
+    list_filter = ("kind",)
+    list_select_related = ("report__task", "report__section", "uploaded_by")
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("user", "kind", "message", "created_at", "read_at", "emailed_at")
+    list_filter = ("kind",)
+    list_select_related = ("user",)
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    list_display = ("job", "key", "outcome", "started_at", "finished_at")
+    list_filter = ("job", "outcome")
+
+
+@admin.register(HolidayOverride)
+class HolidayOverrideAdmin(admin.ModelAdmin):
+    list_display = ("date", "is_workday", "note")
+    list_filter = ("is_workday",)
+    date_hierarchy = "date"
+
+
+@admin.register(OfficeSettings)
+class OfficeSettingsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "report_day", "due_soon_workdays", "max_evidence_mb", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not OfficeSettings.objects.exists()
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -1,6 +1,8 @@
-"""政务公开工作要点：股室、股室组（集合称谓）、工作计划、任务、任务分工、用户与审计日志。"""
+"""工作计划：股室、股室组（集合称谓）、用户、工作计划、任务、任务分工、导入记录与审计日志。"""
 
 from __future__ import annotations
+
+import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -121,6 +123,13 @@ class WorkPlan(models.Model):
         return f"{self.year}年 {self.title}"
 
 
+class ReportStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "未启动"
+    IN_PROGRESS = "in_progress", "推进中"
+    DONE = "done", "已完成"
+    CANNOT_COMPLETE = "cannot_complete", "无法完成"
+
+
 class Recurrence(models.TextChoices):
     NONE = "", "一次性"
     MONTHLY = "monthly", "每月"
@@ -139,6 +148,10 @@ class TaskQuerySet(models.QuerySet["Task"]):
 
     def for_section(self, section: Section) -> TaskQuerySet:
         return self.filter(assignments__section=section).distinct()
+
+    def overdue(self, *, on: datetime.date) -> TaskQuerySet:
+        """有截止日期、已过期且尚未完成的任务。"""
+        return self.filter(due_date__lt=on).exclude(status__in=[ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE])
 
     def led_by(self, section: Section) -> TaskQuerySet:
         return self.filter(assignments__section=section, assignments__role=AssignmentRole.LEAD).distinct()
@@ -163,6 +176,13 @@ class Task(models.Model):
     due_date = models.DateField("截止日期", null=True, blank=True)
     recurrence = models.CharField("周期", max_length=16, choices=Recurrence.choices, blank=True, default="")
     annotation_text = models.CharField("分工原文", max_length=512, blank=True)
+    status = models.CharField(
+        "总体状态",
+        max_length=16,
+        choices=ReportStatus.choices,
+        default=ReportStatus.NOT_STARTED,
+        help_text="由各股室报送推导（见 workplan/status.py），由报送与审核服务更新。",
+    )
     source_line = models.PositiveIntegerField("原文行号", null=True, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 

@@ -1,0 +1,53 @@
+"""政务公开任务的数据模型。"""
+
+from workplan.models.plan import (
+    AssignmentRole,
+    AuditEntry,
+    PlanImport,
+    Recurrence,
+    ReportStatus,
+    Role,
+    Section,
+    SectionAlias,
+    SectionGroup,
+    Task,
+    TaskAssignment,
+    TaskQuerySet,
+    User,
+    WorkPlan,
+)
+from workplan.models.progress import (
+    Evidence,
+    HolidayOverride,
+    JobRun,
+    Notification,
+    OfficeSettings,
+    ProgressReport,
+    ReportEvent,
+    ReviewState,
+)
+
+__all__ = [
+    "AssignmentRole",
+    "AuditEntry",
+    "Evidence",
+    "HolidayOverride",
+    "JobRun",
+    "Notification",
+    "OfficeSettings",
+    "PlanImport",
+    "ProgressReport",
+    "Recurrence",
+    "ReportEvent",
+    "ReportStatus",
+    "ReviewState",
+    "Role",
+    "Section",
+    "SectionAlias",
+    "SectionGroup",
+    "Task",
+    "TaskAssignment",
+    "TaskQuerySet",
+    "User",
+    "WorkPlan",
+]
