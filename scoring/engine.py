@@ -1,0 +1,521 @@
+"""考核评分引擎（纯标准库）：评分细则 + 事实 → 扣分/加分台账与总分、等次。
+
+不依赖 Django、pandas 或数据库。金额用 Decimal；每条台账保留全精度，只在总分处四舍五入一次（ROUND_HALF_UP，两位）。
+
+计分口径：
+- 指标分“扣分制”（deduct：从权重起扣，扣完为止，最低 0 分）和“得分制”（earn：从 0 起得分，最高不超过权重）；
+- 基础分 = 各适用指标得分之和；有不适用指标时按 基础总分 ÷（基础总分 − 不适用权重）折算；
+- 加分进入加分池，受池上限约束，且只有基础分达到门槛时才计入；
+- 通报批评倒扣在基础分之外；
+- 任一否决条件成立：等次为不合格，总分计 0 分，不再计其他项；
+- 每条台账的分值之和等于（未取整的）总分。
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Union
+
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
+
+
+class Kind(StrEnum):
+    PER_OCCURRENCE = "per_occurrence"  # 每条/每次扣N分
+    CONDITION = "condition"  # 一次性条件：未备案扣5分
+    WHOLE_ITEM = "whole_item"  # 此项不得分
+    PRESENCE = "presence"  # 有得X分，无扣Y分（两个值都明确写出）
+    QUANTITY = "quantity"  # 数量目标：总量/每期不低于N条，空白期另扣
+    PER_ITEM = "per_item"  # 一项可得N分，最高不超过M分
+    DISCRETIONARY = "discretionary"  # 根据实际情况评分（0..权重，附理由）
+    BONUS = "bonus"  # 加分（进入加分池，需证明材料）
+    NOTICE = "notice"  # 受到通报批评每次扣N分（基础分之外）
+    VETO = "veto"  # 一票否决
+    NOT_APPLICABLE = "not_applicable"  # 不适用：剔除指标并折算
+
+
+class Mode(StrEnum):
+    DEDUCT = "deduct"
+    EARN = "earn"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    name: str
+    weight: Decimal
+    parent: str | None = None
+    mode: Mode = Mode.DEDUCT
+
+
+@dataclass(frozen=True)
+class Rule:
+    """一条评分规则。points 的含义随 kind 而定（见各计分函数的说明）。cap 缺省为所属指标的权重。"""
+
+    code: str
+    indicator: str
+    kind: Kind
+    label: str
+    fact: str = ""
+    points: Decimal = ZERO
+    cap: Decimal | None = None
+    absent_points: Decimal = ZERO  # presence：无则扣；quantity：未完成扣
+    target: Decimal | None = None  # quantity：目标数（总量或每期）
+    blank_points: Decimal = ZERO  # quantity：空白期（数量为 0）扣分
+    evidence_required: bool = False
+    measure: str = "项"  # 量词：项、条、次、月
+
+
+@dataclass(frozen=True)
+class GradeBand:
+    name: str
+    min_score: Decimal
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    code: str
+    version: int
+    name: str
+    indicators: tuple[Indicator, ...]
+    rules: tuple[Rule, ...]
+    base_total: Decimal = Decimal(100)
+    bonus_cap: Decimal = ZERO
+    bonus_gate: Decimal | None = None  # 基础分须“超过”该分数方可加分
+    grade_bands: tuple[GradeBand, ...] = ()
+    period_weights: Mapping[str, Decimal] = field(default_factory=dict)
+    lead_share: Decimal = Decimal(1)
+    responsible_share: Decimal = ZERO
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} v{self.version}"
+
+    def indicator(self, code: str) -> Indicator:
+        for ind in self.indicators:
+            if ind.code == code:
+                return ind
+        raise KeyError(code)
+
+    def leaves(self) -> tuple[Indicator, ...]:
+        parents = {i.parent for i in self.indicators if i.parent}
+        return tuple(i for i in self.indicators if i.code not in parents)
+
+
+# ---- facts -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """一次计数事件（如一项逾期任务）。share 为本单位分担比例（牵头/责任分担），缺省 1。"""
+
+    ref: str
+    share: Decimal = Decimal(1)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """评分人录入的酌情分（0..权重）及理由。"""
+
+    points: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
+class BonusItem:
+    ref: str
+    reason: str
+    evidence: str = ""  # 证明材料（文件名、文号或链接）；缺少且规则要求时不予加分
+
+
+FactValue = Union[bool, Decimal, tuple[Occurrence, ...], tuple[Decimal, ...], Assessment, tuple[BonusItem, ...]]
+
+
+@dataclass(frozen=True)
+class UnitFacts:
+    unit: str
+    period: str
+    facts: Mapping[str, FactValue] = field(default_factory=dict)
+
+
+# ---- results ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    unit: str
+    indicator: str
+    rule: str
+    period: str
+    points: Decimal
+    reason: str
+    facts: Mapping[str, object]
+    ruleset: str
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    unit: str
+    period: str
+    total: Decimal  # 已四舍五入（两位）
+    grade: str
+    vetoed: bool
+    base_score: Decimal
+    bonus: Decimal
+    penalty: Decimal
+    indicator_scores: Mapping[str, Decimal]
+    lines: tuple[LedgerLine, ...]
+
+
+def fmt(value: Decimal) -> str:
+    """分值的中文显示：去掉多余的 0（2.50 → 2.5，3.00 → 3）。"""
+    text = format(value.normalize(), "f")
+    return text
+
+
+def round_score(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# ---- one function per rule kind: each returns (nominal points, reason, facts used) ------------------------
+
+
+Nominal = tuple[Decimal, str, dict[str, object]]
+
+
+def _occurrences(value: FactValue | None) -> tuple[Occurrence, ...]:
+    return value if isinstance(value, tuple) and all(isinstance(v, Occurrence) for v in value) else ()  # type: ignore[return-value]
+
+
+def score_per_occurrence(rule: Rule, value: FactValue | None) -> Nominal:
+    """每次扣 points 分：−points × Σ分担比例。原因写明次数、单价与合计。"""
+    occ = _occurrences(value)
+    qty = sum((o.share for o in occ), ZERO)
+    points = -(rule.points * qty)
+    shared = any(o.share != 1 for o in occ)
+    qty_text = f"{fmt(qty)}{rule.measure}（按分担比例折算）" if shared else f"{len(occ)}{rule.measure}"
+    reason = f"{rule.label}{qty_text}，每{rule.measure}扣{fmt(rule.points)}分，共扣{fmt(-points)}分"
+    return points, reason, {"refs": [o.ref for o in occ], "count": len(occ), "weighted": str(qty)}
+
+
+def score_condition(rule: Rule, value: FactValue | None) -> Nominal:
+    """条件成立时一次性扣 points 分（同一指标可有多条这样的条件）。"""
+    if value is True:
+        return -rule.points, f"{rule.label}，扣{fmt(rule.points)}分", {"value": True}
+    return ZERO, "", {"value": bool(value)}
+
+
+def score_presence(rule: Rule, value: FactValue | None) -> Nominal:
+    """有则得 points 分，无则扣 absent_points 分；两个分值都由细则明确给出，不推算。"""
+    if value is True:
+        return rule.points, f"{rule.label}：有，得{fmt(rule.points)}分", {"present": True}
+    note = "无" if value is False else "无（未提供）"
+    return -rule.absent_points, f"{rule.label}：{note}，扣{fmt(rule.absent_points)}分", {"present": False}
+
+
+def score_quantity(rule: Rule, value: FactValue | None) -> Nominal:
+    """数量目标。
+
+    - 事实为单个数：达到 target 得 points 分，未达到扣 absent_points 分；
+    - 事实为分期序列（如每月条数）：每期低于 target 扣 absent_points 分，数量为 0 的空白期改扣 blank_points 分
+      （blank_points 为 0 时空白期按低于目标扣），全部达标得 points 分。
+    """
+    target = rule.target or ZERO
+    if isinstance(value, tuple):
+        series = [v for v in value if isinstance(v, Decimal)]
+        blank = [i + 1 for i, v in enumerate(series) if v == 0 and rule.blank_points]
+        short = [i + 1 for i, v in enumerate(series) if v < target and (i + 1) not in blank]
+        points = -(rule.absent_points * len(short) + rule.blank_points * len(blank))
+        facts = {"series": [str(v) for v in series], "target": str(target), "short": short, "blank": blank}
+        if not short and not blank:
+            return rule.points, f"{rule.label}：各期均不低于{fmt(target)}{rule.measure}，得{fmt(rule.points)}分", facts
+        parts = []
+        if short:
+            parts.append(f"{len(short)}期低于{fmt(target)}{rule.measure}，每期扣{fmt(rule.absent_points)}分")
+        if blank:
+            parts.append(f"{len(blank)}期空白，每期扣{fmt(rule.blank_points)}分")
+        return points, f"{rule.label}：{'；'.join(parts)}，共扣{fmt(-points)}分", facts
+    count = value if isinstance(value, Decimal) else ZERO
+    facts = {"count": str(count), "target": str(target)}
+    if count >= target:
+        return rule.points, f"{rule.label}{fmt(count)}{rule.measure}，达到目标{fmt(target)}{rule.measure}，得{fmt(rule.points)}分", facts
+    return (
+        -rule.absent_points,
+        f"{rule.label}{fmt(count)}{rule.measure}，未达到目标{fmt(target)}{rule.measure}，扣{fmt(rule.absent_points)}分",
+        facts,
+    )
+
+
+def score_per_item(rule: Rule, value: FactValue | None, weight: Decimal) -> Nominal:
+    """每满足一项得 points 分，最高不超过 cap（缺省为指标权重）。"""
+    occ = _occurrences(value)
+    cap = rule.cap if rule.cap is not None else weight
+    raw = rule.points * len(occ)
+    points = min(raw, cap)
+    capped = f"，最高{fmt(cap)}分" if raw > cap else ""
+    reason = f"{rule.label}{len(occ)}{rule.measure}，每{rule.measure}得{fmt(rule.points)}分{capped}，得{fmt(points)}分"
+    return points, reason, {"refs": [o.ref for o in occ], "count": len(occ)}
+
+
+def score_discretionary(rule: Rule, value: FactValue | None, weight: Decimal) -> Nominal:
+    """评分人根据实际情况给 0..权重 分，必须附理由；未评分按 0 分。"""
+    if not isinstance(value, Assessment):
+        return ZERO, f"{rule.label}：未评分，计0分", {}
+    if not ZERO <= value.points <= weight:
+        raise ValueError(f"{rule.code}：酌情分{fmt(value.points)}超出0–{fmt(weight)}分")
+    return value.points, f"{rule.label}：{value.reason}，得{fmt(value.points)}分", {"assessed": str(value.points)}
+
+
+def score_bonus(rule: Rule, value: FactValue | None) -> list[Nominal]:
+    """每项加 points 分；规则要求证明材料时，缺材料的项不加分（单列一行说明）。单条规则上限 cap。"""
+    items = value if isinstance(value, tuple) else ()
+    out: list[Nominal] = []
+    total = ZERO
+    for item in items:
+        if not isinstance(item, BonusItem):
+            continue
+        if rule.evidence_required and not item.evidence:
+            out.append((ZERO, f"{rule.label}（{item.reason}）缺少证明材料，不予加分", {"ref": item.ref}))
+            continue
+        pts = rule.points
+        if rule.cap is not None and total + pts > rule.cap:
+            pts = max(rule.cap - total, ZERO)
+            reason = f"{rule.label}（{item.reason}），本项加分已达上限{fmt(rule.cap)}分，加{fmt(pts)}分"
+        else:
+            reason = f"{rule.label}（{item.reason}），加{fmt(pts)}分"
+        total += pts
+        out.append((pts, reason, {"ref": item.ref, "evidence": item.evidence}))
+    return out
+
+
+def score_notice(rule: Rule, value: FactValue | None) -> Nominal:
+    """受到通报批评每次扣 points 分，在基础分之外倒扣。"""
+    occ = _occurrences(value)
+    points = -(rule.points * len(occ))
+    return points, f"{rule.label}{len(occ)}次，每次扣{fmt(rule.points)}分，共扣{fmt(-points)}分", {
+        "refs": [o.ref for o in occ]
+    }
+
+
+# ---- the unit computation --------------------------------------------------------------------------------
+
+
+def _line(rs: RuleSet, unit: UnitFacts, rule: Rule | None, indicator: str, points: Decimal, reason: str,
+          facts: Mapping[str, object]) -> LedgerLine:
+    return LedgerLine(
+        unit=unit.unit,
+        indicator=indicator,
+        rule=rule.code if rule else "",
+        period=unit.period,
+        points=points,
+        reason=reason,
+        facts=facts,
+        ruleset=rs.label,
+    )
+
+
+def _grade(rs: RuleSet, score: Decimal) -> str:
+    for band in sorted(rs.grade_bands, key=lambda b: b.min_score, reverse=True):
+        if score >= band.min_score:
+            return band.name
+    return rs.grade_bands[-1].name if rs.grade_bands else ""
+
+
+def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
+    """按评分细则计算一个单位一个期间的得分与台账。规则见模块说明。"""
+    facts = unit.facts
+    rules_by_indicator: dict[str, list[Rule]] = {}
+    for rule in rs.rules:
+        rules_by_indicator.setdefault(rule.indicator, []).append(rule)
+
+    for rule in rs.rules:
+        if rule.kind == Kind.VETO and facts.get(rule.fact) is True:
+            line = _line(rs, unit, rule, rule.indicator, ZERO, f"一票否决：{rule.label}，评为不合格，不再计分",
+                         {"value": True})
+            return UnitResult(unit.unit, unit.period, ZERO, "不合格", True, ZERO, ZERO, ZERO, {}, (line,))
+
+    not_applicable = {
+        r.indicator for r in rs.rules if r.kind == Kind.NOT_APPLICABLE and facts.get(r.fact) is True
+    }
+    lines: list[LedgerLine] = []
+    indicator_scores: dict[str, Decimal] = {}
+    bonus_lines: list[tuple[Rule, Nominal]] = []
+    notice_lines: list[tuple[Rule, Nominal]] = []
+    na_weight = ZERO
+
+    for ind in rs.leaves():
+        if ind.code in not_applicable or _ancestor_in(rs, ind, not_applicable):
+            na_weight += ind.weight
+            lines.append(_line(rs, unit, None, ind.code, ZERO, f"{ind.name}：本单位不适用，剔除该指标（权重{fmt(ind.weight)}分）", {}))
+            continue
+        score = ind.weight if ind.mode == Mode.DEDUCT else ZERO
+        if ind.mode == Mode.DEDUCT:
+            lines.append(_line(rs, unit, None, ind.code, ind.weight, f"{ind.name}：基础分{fmt(ind.weight)}分", {}))
+        for rule in rules_by_indicator.get(ind.code, []):
+            value = facts.get(rule.fact)
+            if rule.kind == Kind.BONUS:
+                bonus_lines.extend((rule, n) for n in score_bonus(rule, value))
+                continue
+            if rule.kind == Kind.NOTICE:
+                nominal = score_notice(rule, value)
+                if nominal[0]:
+                    notice_lines.append((rule, nominal))
+                continue
+            if rule.kind in (Kind.VETO, Kind.NOT_APPLICABLE, Kind.WHOLE_ITEM):
+                continue
+            points, reason, used = _nominal(rule, value, ind.weight)
+            if not reason:
+                continue
+            points, reason = _apply_caps(rule, ind, score, points, reason)
+            score += points
+            lines.append(_line(rs, unit, rule, ind.code, points, reason, used))
+        for rule in rules_by_indicator.get(ind.code, []):
+            # 此项不得分：在其他规则之后把本指标归零（扣分制、得分制相同），只出现一次。
+            if rule.kind == Kind.WHOLE_ITEM and facts.get(rule.fact) is True:
+                lines.append(_line(rs, unit, rule, ind.code, -score,
+                                   f"{rule.label}，此项不得分（计0分，扣{fmt(score)}分）", {"value": True}))
+                score = ZERO
+                break
+        indicator_scores[ind.code] = score
+
+    base = sum(indicator_scores.values(), ZERO)
+    if na_weight and rs.base_total > na_weight:
+        rescaled = base * rs.base_total / (rs.base_total - na_weight)
+        lines.append(_line(
+            rs, unit, None, "", rescaled - base,
+            f"剔除不适用指标{fmt(na_weight)}分后，适用指标得分{fmt(round_score(base))}分按"
+            f"{fmt(rs.base_total)}÷{fmt(rs.base_total - na_weight)}折算为{fmt(round_score(rescaled))}分",
+            {"na_weight": str(na_weight)},
+        ))
+        base = rescaled
+
+    bonus = _apply_bonus_pool(rs, unit, base, bonus_lines, lines)
+    penalty = ZERO
+    for rule, (points, reason, used) in notice_lines:
+        penalty += points
+        lines.append(_line(rs, unit, rule, rule.indicator, points, reason, used))
+    total = base + bonus + penalty
+    rounded = round_score(total)
+    return UnitResult(unit.unit, unit.period, rounded, _grade(rs, rounded), False, base, bonus, penalty,
+                      indicator_scores, tuple(lines))
+
+
+def _ancestor_in(rs: RuleSet, ind: Indicator, codes: set[str]) -> bool:
+    parent = ind.parent
+    while parent:
+        if parent in codes:
+            return True
+        parent = rs.indicator(parent).parent
+    return False
+
+
+def _nominal(rule: Rule, value: FactValue | None, weight: Decimal) -> Nominal:
+    if rule.kind == Kind.PER_OCCURRENCE:
+        points, reason, used = score_per_occurrence(rule, value)
+        return (points, reason if points else "", used)
+    if rule.kind == Kind.CONDITION:
+        return score_condition(rule, value)
+    if rule.kind == Kind.PRESENCE:
+        return score_presence(rule, value)
+    if rule.kind == Kind.QUANTITY:
+        return score_quantity(rule, value)
+    if rule.kind == Kind.PER_ITEM:
+        return score_per_item(rule, value, weight)
+    if rule.kind == Kind.DISCRETIONARY:
+        return score_discretionary(rule, value, weight)
+    raise ValueError(f"未知的规则类型：{rule.kind}")
+
+
+def _apply_caps(rule: Rule, ind: Indicator, score: Decimal, points: Decimal, reason: str) -> tuple[Decimal, str]:
+    """扣分：单条规则不超过其 cap（缺省为指标权重），指标得分不低于 0（扣完为止）。
+    得分：指标得分不超过权重。被截去的部分写进原因。"""
+    if points < 0:
+        cap = rule.cap if rule.cap is not None else ind.weight
+        limit = min(cap, max(score, ZERO)) if ind.mode == Mode.DEDUCT else cap
+        allowed = min(-points, limit)
+        if allowed < -points:
+            reason += f"；可扣上限{fmt(limit)}分，扣完为止，实扣{fmt(allowed)}分"
+        return -allowed, reason
+    if points > 0 and score + points > ind.weight:
+        allowed = max(ind.weight - score, ZERO)
+        return allowed, reason + f"；本指标最高{fmt(ind.weight)}分，实得{fmt(allowed)}分"
+    return points, reason
+
+
+def _apply_bonus_pool(rs: RuleSet, unit: UnitFacts, base: Decimal, bonus_lines: list[tuple[Rule, Nominal]],
+                      lines: list[LedgerLine]) -> Decimal:
+    """加分池：只有基础分超过门槛才计入；合计不超过池上限。每项加分都有一行，未计入的记 0 分并说明原因。"""
+    gate_ok = rs.bonus_gate is None or base > rs.bonus_gate
+    total = ZERO
+    for rule, (points, reason, used) in bonus_lines:
+        if points and not gate_ok:
+            reason = f"{reason}；基础分{fmt(round_score(base))}分未超过{fmt(rs.bonus_gate or ZERO)}分，不计加分"
+            points = ZERO
+        elif points and total + points > rs.bonus_cap:
+            allowed = max(rs.bonus_cap - total, ZERO)
+            reason = f"{reason}；加分合计已达上限{fmt(rs.bonus_cap)}分，实加{fmt(allowed)}分"
+            points = allowed
+        total += points
+        lines.append(_line(rs, unit, rule, rule.indicator, points, reason, used))
+    return total
+
+
+# ---- periods ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RolledUp:
+    unit: str
+    total: Decimal
+    grade: str
+    vetoed: bool
+    lines: tuple[LedgerLine, ...]
+
+
+def roll_up(rs: RuleSet, unit: str, results: Sequence[UnitResult], *, period: str = "年度") -> RolledUp:
+    """按期间权重汇总（如四个季度各 25%，或日常 80% + 年终 20%）：总分 = Σ 期间得分 × 权重。
+
+    期间得分取各期四舍五入后的总分；缺少的期间计 0 分并单列一行；任一期间被否决则年度不合格。
+    """
+    by_period = {r.period: r for r in results}
+    lines: list[LedgerLine] = []
+    total = ZERO
+    vetoed = any(r.vetoed for r in results)
+    for name, weight in rs.period_weights.items():
+        result = by_period.get(name)
+        score = result.total if result else ZERO
+        part = score * weight
+        total += part
+        reason = (
+            f"{name}得分{fmt(score)}分 × 权重{fmt(weight * 100)}% = {fmt(part)}分"
+            if result
+            else f"{name}无得分记录，按0分计（权重{fmt(weight * 100)}%）"
+        )
+        lines.append(LedgerLine(unit, "", "", period, part, reason, {"period": name}, rs.label))
+    if vetoed:
+        lines.append(LedgerLine(unit, "", "", period, -total, "期间内有一票否决事项，年度评为不合格", {}, rs.label))
+        return RolledUp(unit, ZERO, "不合格", True, tuple(lines))
+    rounded = round_score(total)
+    return RolledUp(unit, rounded, _grade(rs, rounded), False, tuple(lines))
+
+
+def score_all(rs: RuleSet, units: Sequence[UnitFacts]) -> list[UnitResult]:
+    return [score_unit(rs, u) for u in units]
+
+
+def rank(results: Sequence[UnitResult]) -> dict[str, int]:
+    """名次：按总分从高到低，同分同名次（1, 2, 2, 4）；被否决的排在最后。"""
+    ordered = sorted(results, key=lambda r: (r.vetoed, -r.total))
+    ranks: dict[str, int] = {}
+    prev: tuple[bool, Decimal] | None = None
+    for i, r in enumerate(ordered, start=1):
+        key = (r.vetoed, r.total)
+        if key != prev:
+            current = i
+            prev = key
+        ranks[r.unit] = current
+    return ranks
