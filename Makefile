@@ -21,6 +21,7 @@ install: $(STAMP)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py setup_schedules
 	@echo "启动后台任务进程 (django-q2, ORM broker) 与网页服务 http://127.0.0.1:8000 ..."
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(PY) manage.py qcluster & \

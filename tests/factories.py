@@ -5,7 +5,20 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 
-from workplan.models import AssignmentRole, Role, Section, Task, TaskAssignment, User, WorkPlan
+from django.utils import timezone
+
+from workplan.models import (
+    AssignmentRole,
+    Evidence,
+    ProgressReport,
+    ReportStatus,
+    Role,
+    Section,
+    Task,
+    TaskAssignment,
+    User,
+    WorkPlan,
+)
 
 _seq = itertools.count(1)
 
@@ -45,3 +58,30 @@ def make_task(
         + [TaskAssignment(task=task, section=s, role=AssignmentRole.RESPONSIBLE) for s in responsibles]
     )
     return task
+
+
+def make_report(
+    task: Task,
+    section: Section,
+    *,
+    year: int = 2023,
+    quarter: int = 1,
+    role: str = AssignmentRole.LEAD,
+    status: str = ReportStatus.IN_PROGRESS,
+    **kwargs: object,
+) -> ProgressReport:
+    """直接建一条进展报送（列表、权限测试用；报送流程本身请走服务）。"""
+    kwargs.setdefault("submitted_at", timezone.now())
+    return ProgressReport.objects.create(
+        task=task, section=section, role=role, year=year, quarter=quarter, status=status, **kwargs
+    )
+
+
+def make_evidence(report: ProgressReport, *, kind: str = Evidence.Kind.LINK, **kwargs: object) -> Evidence:
+    defaults: dict[str, object] = (
+        {"url": "https://www.example.gov.cn/art/1.html"}
+        if kind == Evidence.Kind.LINK
+        else {"original_name": "佐证.pdf", "size": 2048, "content_type": "application/pdf"}
+    )
+    defaults.update(kwargs)
+    return Evidence.objects.create(report=report, kind=kind, **defaults)

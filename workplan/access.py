@@ -17,7 +17,16 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
-from workplan.models import Role, Task, User, WorkPlan
+from workplan.models import (
+    AssignmentRole,
+    Evidence,
+    ProgressReport,
+    Role,
+    Task,
+    TaskAssignment,
+    User,
+    WorkPlan,
+)
 
 
 def can_manage_plans(user: User) -> bool:
@@ -74,3 +83,103 @@ def get_task_for_user(user: User, pk: int, *, write: bool = False) -> Task:
     if write and not can_manage_plans(user):
         raise PermissionDenied("仅办公室可以修改任务")
     return task
+
+
+def visible_reports(user: User) -> QuerySet[ProgressReport]:
+    """该用户能看到的进展报送：办公室、局长全部；股室人员与只读用户只看本股室的报送。"""
+    qs = ProgressReport.objects.all()
+    if can_read_all(user):
+        return qs
+    if user.section_id is None:
+        return qs.none()
+    return qs.filter(section_id=user.section_id)
+
+
+def visible_evidence(user: User) -> QuerySet[Evidence]:
+    """该用户能看到的佐证材料：即其能看到的报送所附的材料。"""
+    qs = Evidence.objects.all()
+    if can_read_all(user):
+        return qs
+    if user.section_id is None:
+        return qs.none()
+    return qs.filter(report__section_id=user.section_id)
+
+
+# —— 进展报送、审核与佐证材料（workplan/reporting.py、views_progress.py 使用）——
+
+REPORTING_ROLES = (Role.SECTION, Role.OFFICE)
+
+
+def report_role_for(user: User, task: Task) -> str | None:
+    """用户所在股室在该任务中的分工角色（既牵头又负责时为牵头）；不能为该任务报送时为 None。
+
+    股室人员与办公室人员可以为本股室承担的任务报送；局长、只读用户永远不能报送。
+    """
+    if not user.is_authenticated or user.role not in REPORTING_ROLES or user.section_id is None:
+        return None
+    roles = set(
+        TaskAssignment.objects.filter(task=task, section_id=user.section_id).values_list("role", flat=True)
+    )
+    if AssignmentRole.LEAD in roles:
+        return AssignmentRole.LEAD
+    if AssignmentRole.RESPONSIBLE in roles:
+        return AssignmentRole.RESPONSIBLE
+    return None
+
+
+def can_report_for(user: User, task: Task) -> bool:
+    return report_role_for(user, task) is not None
+
+
+def get_task_for_reporting(user: User, pk: int) -> Task:
+    """取要报送进展的任务：看不到的 404；看得到但本股室不承担该任务（或只读、局长）的 403。"""
+    task = get_task_for_user(user, pk)
+    if not can_report_for(user, task):
+        raise PermissionDenied("只有该任务的牵头或责任股室可以报送进展")
+    return task
+
+
+def can_write_report(user: User, report: ProgressReport) -> bool:
+    """报送所属股室的人员可以为它添加、撤回佐证材料；办公室可以为任何报送添加。"""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.OFFICE:
+        return True
+    return user.role == Role.SECTION and user.section_id == report.section_id
+
+
+def can_review(user: User) -> bool:
+    return can_manage_plans(user)
+
+
+def get_report_for_user(user: User, pk: int, *, write: bool = False) -> ProgressReport:
+    """取报送：看不到的 404；write=True 时不是报送所属股室（也不是办公室）的 403。"""
+    try:
+        report = visible_reports(user).select_related("task__plan", "section").get(pk=pk)
+    except ProgressReport.DoesNotExist as exc:
+        raise Http404("报送不存在") from exc
+    if write and not can_write_report(user, report):
+        raise PermissionDenied("只有报送所属股室或办公室可以修改这份报送的佐证材料")
+    return report
+
+
+def get_report_for_review(user: User, pk: int) -> ProgressReport:
+    """取要审核的报送：只有办公室，其他人 403。"""
+    if not can_review(user):
+        raise PermissionDenied("仅办公室可以审核报送")
+    reports = ProgressReport.objects.select_related("task__plan", "section", "submitted_by")
+    return get_object_or_404(reports, pk=pk)
+
+
+def get_evidence_for_user(user: User, pk: int, *, write: bool = False) -> Evidence:
+    """取佐证材料：看不到的 404；已撤回的文件只有办公室还能下载；write=True 时规则同 can_write_report。"""
+    try:
+        evidence = visible_evidence(user).select_related("report__task", "report__section").get(pk=pk)
+    except Evidence.DoesNotExist as exc:
+        raise Http404("佐证材料不存在") from exc
+    if write:
+        if not can_write_report(user, evidence.report):
+            raise PermissionDenied("只有报送所属股室或办公室可以撤回佐证材料")
+    elif evidence.removed_at is not None and not can_manage_plans(user):
+        raise Http404("佐证材料已撤回")
+    return evidence

@@ -14,9 +14,16 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("首页", "home", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
     ("工作计划", "plan_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
     ("任务清单", "task_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
+    ("我的任务", "my_tasks", (Role.SECTION, Role.READONLY)),
+    ("进展报送", "report_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
+    ("佐证材料", "evidence_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
+    ("通知", "notifications", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
+    ("缺报清单", "missing_reports", (Role.OFFICE, Role.DIRECTOR)),
+    ("审核报送", "review_queue", (Role.OFFICE,)),
     ("导入计划", "plan_import_upload", (Role.OFFICE,)),
     ("导入记录", "plan_import_list", (Role.OFFICE,)),
     ("股室设置", "section_list", (Role.OFFICE,)),
+    ("审计日志", "audit_list", (Role.OFFICE,)),
 ]
 
 
@@ -29,4 +36,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if user.role in roles or user.is_superuser:
             items.append({"label": label, "url": reverse(name), "active": request.resolver_match
                           and request.resolver_match.url_name == name})
-    return {"nav_items": items}
+    return {"nav_items": items, "unread_notifications": _lazy_unread_count(request)}
+
+
+def _lazy_unread_count(request: HttpRequest) -> Any:
+    # Evaluated only when a template shows it; shared with the notifications page (one query at most).
+    from django.utils.functional import SimpleLazyObject
+
+    from workplan.views_notifications import request_unread_count
+
+    return SimpleLazyObject(lambda: request_unread_count(request))

@@ -2,16 +2,32 @@
 
 from django.urls import path
 
-from workplan import views, views_import, views_spreadsheet
+from workplan import views, views_import, views_lists, views_notifications, views_progress, views_spreadsheet
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("plans/", views.plan_list, name="plan_list"),
     path("plans/<int:pk>/", views.plan_detail, name="plan_detail"),
     path("tasks/", views.task_list, name="task_list"),
+    path("tasks/mine/", views.my_tasks, name="my_tasks"),
     path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
     path("tasks/<int:pk>/assignments/", views.task_assignments_edit, name="task_assignments_edit"),
     path("sections/", views.section_list, name="section_list"),
+    # 列表：进展报送、佐证材料、审计日志
+    path("reports/", views_lists.report_list, name="report_list"),
+    path("evidence/", views_lists.evidence_list, name="evidence_list"),
+    path("audit/", views_lists.audit_list, name="audit_list"),
+    # 通知与缺报清单
+    path("notifications/", views_notifications.notifications, name="notifications"),
+    path("notifications/read/", views_notifications.notifications_mark_read, name="notifications_mark_read"),
+    path("missing-reports/", views_notifications.missing_reports, name="missing_reports"),
+    # 进展报送、佐证材料、办公室审核
+    path("tasks/<int:pk>/report/", views_progress.report_edit, name="report_edit"),
+    path("reports/<int:pk>/evidence/", views_progress.evidence_upload, name="evidence_upload"),
+    path("evidence/<int:pk>/remove/", views_progress.evidence_remove, name="evidence_remove"),
+    path("evidence/<int:pk>/download/", views_progress.evidence_download, name="evidence_download"),
+    path("reviews/", views_progress.review_queue, name="review_queue"),
+    path("reports/<int:pk>/review/", views_progress.report_review, name="report_review"),
     # 导入计划（上传 → 预览 → 确认）
     path("imports/", views_import.import_list, name="plan_import_list"),
     path("imports/upload/", views_import.import_upload, name="plan_import_upload"),

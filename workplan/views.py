@@ -1,23 +1,24 @@
-"""页面：首页、工作计划、任务清单、任务详情与分工、股室设置。"""
+"""页面：首页、工作计划、任务清单与我的任务、任务详情与分工、股室设置。"""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
 
-from workplan import access, services
-from workplan.exporting import CONTENT_TYPES, table_response
+from workplan import access, services, views_progress
+from workplan.calendar_db import load_calendar
 from workplan.filters import TaskFilter
 from workplan.forms import AssignmentForm
 from workplan.models import AssignmentRole, PlanImport, Section, SectionGroup, Task, TaskAssignment
 from workplan.tables import PlanTable, TaskTable
-
-EXPORT_PARAM = "_export"
+from workplan.views_lists import list_response, tasks_for_list
 
 
 def _with_assignments(qs):  # type: ignore[no-untyped-def]
@@ -69,17 +70,42 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _task_list_page(
+    request: HttpRequest, base: QuerySet[Task], *, title: str, section: Section | None = None
+) -> HttpResponse:
+    """任务清单与“我的任务”共用：筛选、表格（一次读出工作日历）、分页或导出。"""
+    user = request.user
+    tasks = tasks_for_list(base.filter(is_heading=False), section=section).order_by("-plan__year", "position")
+    task_filter = TaskFilter(
+        request.GET, queryset=tasks, plans=access.visible_plans(user), fixed_section=section  # type: ignore[arg-type]
+    )
+    # Loaded on first use: pages whose rows need no working-day count skip the query.
+    cal = SimpleLazyObject(load_calendar)
+    table = TaskTable(task_filter.qs, calendar=cal, today=timezone.localdate())  # type: ignore[arg-type]
+    return list_response(
+        request,
+        table=table,
+        filterset=task_filter,
+        template="workplan/task_list.html",
+        filename=title,
+        context={"title": title, "section": section},
+    )
+
+
 @login_required
 @require_GET
 def task_list(request: HttpRequest) -> HttpResponse:
-    base = _with_assignments(access.visible_tasks(request.user).filter(is_heading=False))  # type: ignore[arg-type]
-    task_filter = TaskFilter(request.GET, queryset=base.order_by("-plan__year", "position"))
-    table = TaskTable(task_filter.qs)
-    fmt = request.GET.get(EXPORT_PARAM)
-    if fmt in CONTENT_TYPES:
-        return table_response(table, fmt=fmt, filename="任务清单")
-    RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    return render(request, "workplan/task_list.html", {"table": table, "filter": task_filter})
+    return _task_list_page(request, access.visible_tasks(request.user), title="任务清单")  # type: ignore[arg-type]
+
+
+@login_required
+@require_GET
+def my_tasks(request: HttpRequest) -> HttpResponse:
+    """本股室（牵头或责任）的任务；未归属股室的用户看到空列表。"""
+    section = request.user.section  # type: ignore[union-attr]
+    if section is None:
+        return _task_list_page(request, Task.objects.none(), title="我的任务")
+    return _task_list_page(request, Task.objects.for_section(section), title="我的任务", section=section)
 
 
 @login_required
@@ -95,6 +121,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "leads": [a for a in assignments if a.role == AssignmentRole.LEAD],
             "responsibles": [a for a in assignments if a.role == AssignmentRole.RESPONSIBLE],
             "can_manage": access.can_manage_plans(request.user),  # type: ignore[arg-type]
+            **views_progress.task_history_context(request.user, task),  # type: ignore[arg-type]
         },
     )
 

@@ -1,0 +1,211 @@
+"""权限矩阵：workplan/urls.py 中每个页面 × 每个角色 → 期望的状态码。
+
+- 匿名用户：一律 302 到登录页（GET 与 POST 都是）；
+- 无关股室（outsider）：别的股室的任务、计划、报送、佐证 → 404（不泄露其存在）；
+- 只读用户：写操作 403；局长：读 200、写 403；
+- 只允许 POST 的地址用 GET 访问 → 405，只读页面用 POST 访问 → 405。
+
+新增页面时必须在 MATRIX 中加一行（或在 SKIPPED 中写明原因），否则 test_every_url_is_in_the_matrix 失败。
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import NoReverseMatch, URLPattern, URLResolver, reverse
+
+from tests.factories import make_evidence, make_report, make_task
+from workplan import urls as workplan_urls
+from workplan.importing import plan_import_preview
+from workplan.models import Evidence, PlanImport
+
+MINI_PLAN = "2024年某局政务公开工作要点\n一、加强信息公开\n（一）深化数据公开。及时发布数据。（牵头股室：综合股）\n"
+PERSONAS = ("office", "director", "lead", "resp", "outsider", "readonly")
+CLIENTS = {p: f"as_{p}" for p in PERSONAS}
+
+
+@dataclass(frozen=True)
+class World:
+    plan_pk: int
+    task_pk: int
+    report_pk: int
+    evidence_pk: int
+    import_pk: int
+    batch_pk: int
+
+
+@pytest.fixture
+def world(plan, task, sections, office_user, lead_user) -> World:
+    """一个计划：任务由综合股牵头、法规股负责（农业股无关）；综合股报送了一季度并上传了一个文件；
+    一条待确认的计划导入、一条待确认的表格回导。"""
+    report = make_report(task, sections["lead"], year=plan.year, quarter=1, submitted_by=lead_user)
+    evidence = make_evidence(report, kind=Evidence.Kind.FILE, original_name="佐证.pdf", uploaded_by=lead_user)
+    evidence.file.save("matrix.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
+    document = plan_import_preview(name="matrix.txt", data=MINI_PLAN.encode(), year=None, user=office_user)
+    batch = PlanImport.objects.create(
+        kind=PlanImport.Kind.UPDATE, source_file="imports/matrix.xlsx", source_name="matrix.xlsx", plan=plan,
+        created_by=office_user,
+    )
+    # The other section has a task in another plan only.
+    make_task(title="无关任务", leads=[sections["other"]])
+    return World(plan.pk, task.pk, report.pk, evidence.pk, document.pk, batch.pk)
+
+
+ARGS = {
+    None: lambda w: [],
+    "plan": lambda w: [w.plan_pk],
+    "plan_csv": lambda w: [w.plan_pk, "csv"],
+    "batch": lambda w: [w.plan_pk, w.batch_pk],
+    "task": lambda w: [w.task_pk],
+    "report": lambda w: [w.report_pk],
+    "evidence": lambda w: [w.evidence_pk],
+    "import": lambda w: [w.import_pk],
+}
+
+_ = None  # not checked for this persona (e.g. 405 rows only need one persona that passes the access check)
+
+# fmt: off
+MATRIX: list[tuple[str, str, str | None, tuple[int | None, ...]]] = [
+    # url name                  method  args          office director lead resp outsider readonly
+    ("home",                    "get",  None,         (200,  200,     200, 200, 200,     200)),
+    ("home",                    "post", None,         (405,  _,       _,   _,   _,       _)),
+    ("plan_list",               "get",  None,         (200,  200,     200, 200, 200,     200)),
+    ("plan_list",               "post", None,         (405,  _,       _,   _,   _,       _)),
+    ("plan_detail",             "get",  "plan",       (200,  200,     200, 200, 404,     200)),
+    ("plan_detail",             "post", "plan",       (405,  _,       _,   _,   _,       _)),
+    ("task_list",               "get",  None,         (200,  200,     200, 200, 200,     200)),
+    ("task_list",               "post", None,         (405,  _,       _,   _,   _,       _)),
+    ("my_tasks",                "get",  None,         (200,  200,     200, 200, 200,     200)),
+    ("my_tasks",                "post", None,         (405,  _,       _,   _,   _,       _)),
+    ("task_detail",             "get",  "task",       (200,  200,     200, 200, 404,     200)),
+    ("task_detail",             "post", "task",       (405,  _,       _,   _,   _,       _)),
+    ("task_assignments_edit",   "get",  "task",       (200,  403,     403, 403, 404,     403)),
+    ("task_assignments_edit",   "post", "task",       (200,  403,     403, 403, 404,     403)),
+    ("section_list",            "get",  None,         (200,  403,     403, 403, 403,     403)),
+    ("section_list",            "post", None,         (405,  403,     403, 403, 403,     403)),
+    ("report_list",             "get",  None,         (200,  200,     200, 200, 200,     200)),
+    ("report_list",             "post", None,         (405,  _,       _,   _,   _,       _)),
+    ("evidence_list",           "get",  None,         (200,  200,     200, 200, 200,     200)),
+    ("evidence_list",           "post", None,         (405,  _,       _,   _,   _,       _)),
+    ("audit_list",              "get",  None,         (200,  403,     403, 403, 403,     403)),
+    ("audit_list",              "post", None,         (405,  403,     403, 403, 403,     403)),
+    # 通知与缺报清单. Marking one's own notifications read is personal, not a write to the plan: allowed to all.
+    ("notifications",           "get",  None,         (200,  200,     200, 200, 200,     200)),
+    ("notifications",           "post", None,         (405,  _,       _,   _,   _,       _)),
+    ("notifications_mark_read", "get",  None,         (405,  405,     405, 405, 405,     405)),
+    ("notifications_mark_read", "post", None,         (302,  302,     302, 302, 302,     302)),
+    ("missing_reports",         "get",  None,         (200,  200,     403, 403, 403,     403)),
+    ("missing_reports",         "post", None,         (405,  _,       _,   _,   _,       _)),
+    # 导入计划：办公室专用
+    ("plan_import_list",        "get",  None,         (200,  403,     403, 403, 403,     403)),
+    ("plan_import_list",        "post", None,         (405,  403,     403, 403, 403,     403)),
+    ("plan_import_upload",      "get",  None,         (200,  403,     403, 403, 403,     403)),
+    ("plan_import_upload",      "post", None,         (200,  403,     403, 403, 403,     403)),
+    ("plan_import_preview",     "get",  "import",     (200,  403,     403, 403, 403,     403)),
+    ("plan_import_preview",     "post", "import",     (405,  _,       _,   _,   _,       _)),
+    ("plan_import_confirm",     "get",  "import",     (405,  _,       _,   _,   _,       _)),
+    ("plan_import_confirm",     "post", "import",     (_,    403,     403, 403, 403,     403)),
+    ("plan_import_cancel",      "get",  "import",     (405,  _,       _,   _,   _,       _)),
+    ("plan_import_cancel",      "post", "import",     (302,  403,     403, 403, 403,     403)),
+    # 表格导出 / 回导: export for office and director; re-import for the office only.
+    ("plan_export",             "get",  "plan_csv",   (200,  200,     403, 403, 404,     403)),
+    ("plan_export",             "post", "plan_csv",   (405,  _,       _,   _,   _,       _)),
+    ("plan_reimport",           "get",  "plan",       (200,  403,     403, 403, 404,     403)),
+    ("plan_reimport",           "post", "plan",       (200,  403,     403, 403, 404,     403)),
+    ("plan_reimport_confirm",   "get",  "batch",      (200,  403,     403, 403, 404,     403)),
+    ("plan_reimport_confirm",   "post", "batch",      (_,    403,     403, 403, 404,     403)),
+    # 进展报送与佐证: the lead section reported; the responsible section cannot see that report.
+    ("report_edit",             "get",  "task",       (403,  403,     200, 200, 404,     403)),
+    ("report_edit",             "post", "task",       (403,  403,     200, 200, 404,     403)),
+    ("evidence_upload",         "get",  "report",     (405,  _,       _,   _,   _,       _)),
+    ("evidence_upload",         "post", "report",     (302,  403,     302, 404, 404,     403)),
+    ("evidence_remove",         "get",  "evidence",   (405,  _,       _,   _,   _,       _)),
+    ("evidence_remove",         "post", "evidence",   (302,  403,     302, 404, 404,     403)),
+    ("evidence_download",       "get",  "evidence",   (200,  200,     200, 404, 404,     200)),
+    ("evidence_download",       "post", "evidence",   (405,  _,       _,   _,   _,       _)),
+    ("review_queue",            "get",  None,         (200,  403,     403, 403, 403,     403)),
+    ("review_queue",            "post", None,         (405,  _,       _,   _,   _,       _)),
+    ("report_review",           "get",  "report",     (200,  403,     403, 403, 403,     403)),
+    ("report_review",           "post", "report",     (200,  403,     403, 403, 403,     403)),
+]
+# fmt: on
+
+# URL names deliberately left out of the matrix, with the reason.
+SKIPPED: dict[str, str] = {}
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for name, method, args, expected in MATRIX:
+        for persona, status in zip(PERSONAS, expected, strict=True):
+            if status is not None:
+                case_id = f"{name}-{method}-{persona}"
+                cases.append(pytest.param(name, method, args, persona, status, id=case_id))
+    return cases
+
+
+def _url(name: str, args: str | None, world: World) -> str:
+    try:
+        return reverse(name, args=ARGS[args](world))
+    except NoReverseMatch:
+        pytest.skip(f"{name} 尚未在 workplan/urls.py 中注册")
+
+
+def _send(client, method: str, url: str):  # type: ignore[no-untyped-def]
+    return client.get(url) if method == "get" else client.post(url, {})
+
+
+@pytest.mark.parametrize(("name", "method", "args", "persona", "status"), _cases())
+def test_persona_gets_expected_status(request, world, name, method, args, persona, status):
+    client = request.getfixturevalue(CLIENTS[persona])
+    response = _send(client, method, _url(name, args, world))
+    assert response.status_code == status, f"{persona} {method.upper()} {name}"
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "args"),
+    sorted({(name, method, args) for name, method, args, _e in MATRIX}, key=lambda c: (c[0], c[1])),
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_anonymous_is_sent_to_login(client, world, name, method, args):
+    url = _url(name, args, world)
+    response = _send(client, method, url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login") + "?next=")
+
+
+def _names(patterns: list[URLPattern | URLResolver]) -> set[str]:
+    names: set[str] = set()
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            names |= _names(p.url_patterns)
+        elif p.name:
+            names.add(p.name)
+    return names
+
+
+def test_every_url_is_in_the_matrix():
+    registered = _names(workplan_urls.urlpatterns)
+    covered = {name for name, *_rest in MATRIX} | set(SKIPPED)
+    assert registered - covered == set(), "这些页面没有权限测试：请在 MATRIX 中加行或在 SKIPPED 中说明"
+
+
+def test_every_url_has_a_get_and_a_post_row():
+    rows = {(name, method) for name, method, *_rest in MATRIX}
+    for name in {name for name, *_rest in MATRIX}:
+        assert (name, "get") in rows and (name, "post") in rows, name
+
+
+def test_writes_leave_no_trace_when_denied(world, as_director, as_readonly, as_outsider, task, sections):
+    """403/404 的写操作不会改动数据。"""
+    before = set(task.assignments.values_list("section_id", "role"))
+    for client in (as_director, as_readonly, as_outsider):
+        client.post(reverse("task_assignments_edit", args=[task.pk]), {"leads": [sections["other"].pk]})
+    assert set(task.assignments.values_list("section_id", "role")) == before
+    assert PlanImport.objects.get(pk=world.import_pk).status == PlanImport.Status.PREVIEW
+    for client in (as_director, as_readonly):
+        client.post(reverse("plan_import_cancel", args=[world.import_pk]))
+    assert PlanImport.objects.get(pk=world.import_pk).status == PlanImport.Status.PREVIEW

@@ -1,0 +1,650 @@
+"""计划导入（政务公开工作要点）：上传文件 → 预览（解析结果、股室名称对应）→ 确认写入计划与任务 / 取消。
+
+预览只写一条 PlanImport（含上传文件与解析结果 JSON）；任务、分工、新股室和别名都在确认时一次事务写入。
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from workplan.audit import audit_record
+from workplan.models import (
+    AssignmentRole,
+    PlanImport,
+    Recurrence,
+    Section,
+    SectionAlias,
+    Task,
+    TaskAssignment,
+    User,
+    WorkPlan,
+)
+from workplan.parsers import ParseResult, parse_plan_bytes
+from workplan.parsers.readers import SUPPORTED_EXTENSIONS
+from workplan.parsers.text import match_key
+from workplan.sections import SectionResolver
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+_ROLE_LABEL = {AssignmentRole.LEAD: "牵头", AssignmentRole.RESPONSIBLE: "责任"}
+
+
+class ImportRefused(Exception):
+    """导入被拒绝（文件过大、为空、类型不支持、解析不出任务、决定不完整…）。message 是给用户看的中文说明。
+
+    抛出时数据库中没有任何写入。issues 为解析器给出的错误（带行号），供页面逐条展示。
+    """
+
+    def __init__(self, message: str, issues: Iterable[dict[str, Any]] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.issues = list(issues)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """办公室对一个未知股室写法的决定。
+
+    - create：新建股室，名称为 new_name（留空则用原文写法）；名称与原文写法不同时，原文写法自动记为别名；
+    - map：对应到已有股室 section_id；remember_alias 为真时把原文写法记为该股室的别名，以后自动识别；
+    - ignore：忽略，该写法涉及的分工不导入（在导入结果中留一条警告）。
+    """
+
+    action: Literal["create", "map", "ignore"]
+    section_id: int | None = None
+    remember_alias: bool = False
+    new_name: str = ""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _clean_filename(name: str) -> str:
+    """只保留文件名本身（浏览器可能带上 Windows 路径），去掉控制字符。"""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[\x00-\x1f\x7f]", "", base).strip()
+    return base[:255] or "upload"
+
+
+def _extension(name: str) -> str:
+    return ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+
+
+def _format_size(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+
+
+def check_upload(*, name: str, size: int) -> None:
+    """文件名与大小的前置检查（读入内容之前即可做）：超过 MAX_UPLOAD_BYTES、0 字节、类型不支持都拒收。"""
+    limit: int = settings.MAX_UPLOAD_BYTES
+    if size > limit:
+        raise ImportRefused(
+            f"文件过大（{_format_size(size)}），上限为 {_format_size(limit)}。请删去附件、图片后再上传。"
+        )
+    if size == 0:
+        raise ImportRefused("文件是空的（0 字节），请重新选择文件。")
+    ext = _extension(name)
+    if ext not in SUPPORTED_EXTENSIONS:
+        shown = f"“{ext}”" if ext else "（无扩展名）"
+        allowed = "、".join(SUPPORTED_EXTENSIONS)
+        raise ImportRefused(f"不支持的文件类型{shown}，请上传 {allowed} 文件。")
+
+
+def _parse_json(parsed: ParseResult) -> dict[str, Any]:
+    """预览与确认共用的解析结果 JSON：含章节标题行与每项的全部字段（层级、分工原文、行号）。"""
+    return {
+        "title": parsed.title,
+        "issuing_unit": parsed.issuing_unit,
+        "year": parsed.year,
+        "parent_doc_number": parsed.parent_doc_number,
+        "preamble": parsed.preamble,
+        "layout": parsed.layout,
+        "tasks": [t.as_json() for t in parsed.tasks],
+        "warnings": [w.as_dict() for w in parsed.warnings],
+        "errors": [e.as_dict() for e in parsed.errors],
+    }
+
+
+def _written_names(tasks: Iterable[dict[str, Any]]) -> list[str]:
+    """文件中出现过的全部股室写法（牵头与责任），按首次出现的顺序、去重。"""
+    seen: dict[str, None] = {}
+    for t in tasks:
+        for name in [*t.get("lead_sections", []), *t.get("responsible_sections", [])]:
+            name = (name or "").strip()
+            if name:
+                seen.setdefault(name, None)
+    return list(seen)
+
+
+def _resolve_names(names: Iterable[str], resolver: SectionResolver) -> dict[str, dict[str, Any]]:
+    """写法 → 解析结果（可存 JSON）。股室组的成员名称、建议股室的编号都取自已载入的 resolver，不再查库。"""
+    section_names = {pk: name for pk, name in resolver.sections.values()}
+    pk_by_name = {name: pk for pk, name in section_names.items()}
+    out: dict[str, dict[str, Any]] = {}
+    for written in names:
+        r = resolver.resolve(written)
+        out[written] = {
+            "kind": r.kind,
+            "section_id": r.section_id,
+            "section_name": r.section_name,
+            "group_id": r.group_id,
+            "group_name": r.group_name,
+            "member_ids": list(r.member_ids),
+            "members": [section_names.get(pk, "") for pk in r.member_ids],
+            "suggestion": r.suggestion,
+            "suggestion_id": pk_by_name.get(r.suggestion) if r.suggestion else None,
+        }
+    return out
+
+
+def _duplicate_of(sha256: str) -> dict[str, Any] | None:
+    plan = WorkPlan.objects.filter(source_sha256=sha256).order_by("created_at").first()
+    if plan is None:
+        return None
+    when = timezone.localtime(plan.created_at).strftime("%Y-%m-%d %H:%M")
+    return {
+        "plan_id": plan.pk,
+        "title": plan.title,
+        "year": plan.year,
+        "message": f"此文件已于{when}导入为《{plan.title}》（{plan.year}年），再次确认将生成重复的计划。",
+    }
+
+
+def default_title(plan_import: PlanImport, *, year: int | None = None) -> str:
+    """计划标题：文件中识别出的标题；没有时用“{发文单位}{年度}年政务公开工作要点”；再没有用文件名。"""
+    parse = (plan_import.result or {}).get("parse") or {}
+    if parse.get("title"):
+        return str(parse["title"])[:255]
+    year = year or plan_import.year or parse.get("year")
+    if parse.get("issuing_unit") and year:
+        return f"{parse['issuing_unit']}{year}年政务公开工作要点"[:255]
+    return plan_import.source_name.rsplit(".", 1)[0][:255] or "政务公开工作要点"
+
+
+def _parse_date(value: Any) -> datetime.date | None:
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------- preview
+
+
+def plan_import_preview(
+    *, name: str, data: bytes, year: int | None, user: User | None, request: HttpRequest | None = None
+) -> PlanImport:
+    """上传并预览：检查文件、解析、对应股室名称，保存为一条“待确认”的导入记录。
+
+    规则：超过 MAX_UPLOAD_BYTES、空文件、类型不支持、解析不出任何任务的，抛 ImportRefused，不写任何东西。
+    文件中出现的每个股室写法（牵头、责任）都用 SectionResolver 对应一次（整批 3–4 条查询）；
+    已有同一指纹（sha256）的计划时，在结果中给出重复提示，但仍允许预览。
+    """
+    filename = _clean_filename(name)
+    check_upload(name=filename, size=len(data))
+    parsed = parse_plan_bytes(filename, data, year=year)
+    errors = [e.as_dict() for e in parsed.errors]
+    if not parsed.actionable:
+        message = (
+            parsed.errors[0].message
+            if parsed.errors
+            else "文件中没有识别出任何任务（未找到“（一）”“1.”等编号的条目）。"
+        )
+        raise ImportRefused(message, issues=errors)
+
+    sha256 = hashlib.sha256(data).hexdigest()
+    duplicate = _duplicate_of(sha256)
+    parse = _parse_json(parsed)
+    names = _resolve_names(_written_names(parse["tasks"]), SectionResolver.load())
+    unknown = [n for n, info in names.items() if info["kind"] == "unknown"]
+    result: dict[str, Any] = {
+        "parse": parse,
+        "names": names,
+        "duplicate": duplicate,
+        "summary": {
+            "tasks": len(parsed.actionable),
+            "headings": len(parsed.tasks) - len(parsed.actionable),
+            "warnings": len(parsed.warnings),
+            "errors": len(parsed.errors),
+            "unknown": unknown,
+        },
+    }
+    with transaction.atomic():
+        plan_import = PlanImport(
+            kind=PlanImport.Kind.DOCUMENT,
+            source_name=filename,
+            source_sha256=sha256,
+            year=year or parsed.year,
+            status=PlanImport.Status.PREVIEW,
+            result=result,
+            created_by=user,
+        )
+        plan_import.source_file.save(filename, ContentFile(data), save=False)
+        plan_import.save()
+        audit_record(
+            action="plan.import.preview",
+            user=user,
+            obj=plan_import,
+            new={
+                "file": filename,
+                "sha256": sha256,
+                **result["summary"],
+                "duplicate_of": (duplicate or {}).get("plan_id"),
+            },
+            request=request,
+        )
+    return plan_import
+
+
+# ---------------------------------------------------------------- confirm
+
+
+@dataclass
+class _Targets:
+    """写法对应到的股室：[(section_id, via_group_id)]；ignored 表示办公室选择了忽略。"""
+
+    sections: list[tuple[int, int | None]]
+    ignored: bool = False
+
+
+def _apply_decisions(
+    names: list[str], decisions: dict[str, Decision], resolver: SectionResolver
+) -> tuple[dict[str, _Targets], dict[str, Any]]:
+    """把每个写法变成目标股室；按决定新建股室、记住别名。返回 (写法 → 目标, 新增计数)。
+
+    查询数与写法个数无关：已有股室校验 1 条，新建股室 1 条，别名查重 1 条、新建 1 条。
+    """
+    resolutions = {n: resolver.resolve(n) for n in names}
+    missing = [n for n, r in resolutions.items() if r.kind == "unknown" and n not in decisions]
+    if missing:
+        raise ImportRefused(f"请先为以下股室名称作出选择（新建、对应已有股室或忽略）：{'、'.join(missing)}")
+
+    used = {n: d for n, d in decisions.items() if n in resolutions}
+    map_ids = {d.section_id for d in used.values() if d.action == "map"}
+    if None in map_ids:
+        bad = [n for n, d in used.items() if d.action == "map" and d.section_id is None]
+        raise ImportRefused(f"请为以下名称选择对应的股室：{'、'.join(bad)}")
+    if map_ids:
+        found = set(Section.objects.filter(pk__in=map_ids).values_list("pk", flat=True))
+        if map_ids - found:
+            raise ImportRefused("所选的股室已不存在，请刷新页面后重新选择。")
+
+    # New sections: one per match key, so 宣傳科 and 宣传科 become one section.
+    new_by_key: dict[str, str] = {}
+    for written, d in used.items():
+        if d.action == "create":
+            new_name = (d.new_name or written).strip()[:64]
+            if not new_name:
+                raise ImportRefused(f"新建股室的名称不能为空（原文写法：{written}）。")
+            key = match_key(new_name)
+            if key not in resolver.sections:
+                new_by_key.setdefault(key, new_name)
+    created = Section.objects.bulk_create([Section(name=n) for n in new_by_key.values()])
+    if any(s.pk is None for s in created):  # backends without RETURNING on bulk insert
+        created = list(Section.objects.filter(name__in=new_by_key.values()))
+    for s in created:
+        resolver.sections[match_key(s.name)] = (s.pk, s.name)
+
+    targets: dict[str, _Targets] = {}
+    aliases: dict[str, int] = {}
+    for written, r in resolutions.items():
+        decision = used.get(written)
+        if decision is None:
+            if r.kind == "section":
+                assert r.section_id is not None
+                targets[written] = _Targets([(r.section_id, None)])
+            else:
+                targets[written] = _Targets([(sid, r.group_id) for sid in r.member_ids])
+        elif decision.action == "ignore":
+            targets[written] = _Targets([], ignored=True)
+        elif decision.action == "map":
+            assert decision.section_id is not None
+            targets[written] = _Targets([(decision.section_id, None)])
+            if decision.remember_alias and match_key(written) not in resolver.sections:
+                aliases[written] = decision.section_id
+        elif decision.action == "create":
+            new_name = (decision.new_name or written).strip()[:64]
+            sid = resolver.sections[match_key(new_name)][0]
+            targets[written] = _Targets([(sid, None)])
+            if match_key(written) != match_key(new_name) and match_key(written) not in resolver.sections:
+                aliases[written] = sid
+        else:
+            raise ImportRefused(f"未知的处理方式：{decision.action}")
+
+    aliases = {n: sid for n, sid in aliases.items() if len(n) <= 64}
+    if aliases:
+        taken = set(SectionAlias.objects.filter(name__in=aliases).values_list("name", flat=True))
+        SectionAlias.objects.bulk_create(
+            [SectionAlias(name=n, section_id=sid) for n, sid in aliases.items() if n not in taken]
+        )
+        alias_count = len(aliases) - len(taken)
+    else:
+        alias_count = 0
+    counts = {
+        "sections_created": len(created),
+        "created_names": [s.name for s in created],
+        "aliases_created": alias_count,
+    }
+    return targets, counts
+
+
+def _build_tasks(plan: WorkPlan, rows: list[dict[str, Any]]) -> list[Task]:
+    """按原文顺序建任务对象：上级 = 前面最近的、层级更高（数字更小）的一项；
+    code = 各级在同级中的序号（两位补零）以“.”连接，如 01、01.02、01.02.03，在计划内唯一且稳定。"""
+    tasks: list[Task] = []
+    stack: list[Task] = []
+    counters: dict[int | None, int] = {}  # id(parent) -> children so far
+    for position, row in enumerate(rows, start=1):
+        level = max(1, int(row.get("level") or 1))
+        while stack and stack[-1].level >= level:
+            stack.pop()
+        parent = stack[-1] if stack else None
+        slot = id(parent) if parent is not None else None
+        counters[slot] = counters.get(slot, 0) + 1
+        ordinal = f"{counters[slot]:02d}"
+        recurrence = row.get("recurrence") or ""
+        task = Task(
+            plan=plan,
+            parent=parent,
+            code=f"{parent.code}.{ordinal}" if parent is not None else ordinal,
+            number=(row.get("number") or "")[:16],
+            number_path=(row.get("number_path") or "")[:64],
+            level=level,
+            position=position,
+            is_heading=bool(row.get("is_heading")),
+            title=(row.get("title") or "").strip()[:255] or "（无标题）",
+            body=row.get("body") or "",
+            deadline_text=(row.get("deadline_text") or "")[:128],
+            due_date=_parse_date(row.get("due_date")),
+            recurrence=recurrence if recurrence in Recurrence.values else "",
+            annotation_text=(row.get("annotation_text") or "")[:512],
+            source_line=row.get("line") or None,
+        )
+        tasks.append(task)
+        stack.append(task)
+    return tasks
+
+
+def _build_assignments(
+    tasks: list[Task], rows: list[dict[str, Any]], targets: dict[str, _Targets]
+) -> tuple[list[TaskAssignment], list[str]]:
+    """分工：先牵头后责任；同一角色内先处理点名的股室，再展开集合称谓（via_group）；
+    已出现过的股室不再重复（既牵头又负责的只记牵头）。返回 (分工, 警告)。"""
+    assignments: list[TaskAssignment] = []
+    warnings: list[str] = []
+    for task, row in zip(tasks, rows, strict=True):
+        seen: set[int] = set()
+        has_lead = False
+        for role, key in (
+            (AssignmentRole.LEAD, "lead_sections"),
+            (AssignmentRole.RESPONSIBLE, "responsible_sections"),
+        ):
+            explicit: list[tuple[int, int | None, str]] = []
+            grouped: list[tuple[int, int | None, str]] = []
+            for written in row.get(key, []):
+                written = (written or "").strip()
+                if not written:
+                    continue
+                for sid, gid in targets[written].sections:
+                    (grouped if gid else explicit).append((sid, gid, written))
+            for sid, gid, written in explicit + grouped:
+                if sid in seen:
+                    continue
+                seen.add(sid)
+                has_lead = has_lead or role == AssignmentRole.LEAD
+                assignments.append(
+                    TaskAssignment(
+                        task=task, section_id=sid, role=role, via_group_id=gid, source_text=written[:64]
+                    )
+                )
+        if not task.is_heading and not has_lead:
+            where = f"第{task.source_line}行" if task.source_line else ""
+            warnings.append(
+                f"{where}任务“{task.number_path or task.number} {task.title}”没有牵头股室，请在任务中指定。"
+            )
+    return assignments, warnings
+
+
+def _mentions(rows: list[dict[str, Any]], written: str) -> int:
+    """写法出现在几项的牵头或责任中。"""
+    return sum(written in [*r.get("lead_sections", []), *r.get("responsible_sections", [])] for r in rows)
+
+
+def _reparse_for_year(plan_import: PlanImport, parse: dict[str, Any], year: int) -> dict[str, Any]:
+    """年度与预览时不同：用新年度重新解析原文件，使“6月底前”等时限对应到正确的日期。"""
+    try:
+        with plan_import.source_file.open("rb") as fh:
+            data = fh.read()
+    except (OSError, ValueError):
+        return parse
+    reparsed = parse_plan_bytes(plan_import.source_name, data, year=year)
+    if len(reparsed.tasks) != len(parse["tasks"]):
+        return parse
+    return _parse_json(reparsed)
+
+
+def plan_import_confirm(
+    *,
+    plan_import: PlanImport,
+    decisions: dict[str, Decision],
+    year: int,
+    user: User | None,
+    request: HttpRequest | None = None,
+    title: str | None = None,
+) -> WorkPlan:
+    """确认导入：一次事务写入新股室/别名、工作计划、全部任务（含章节标题，按原文顺序、带上级）与分工。
+
+    规则：
+    - 已确认的导入再次确认不做任何事，返回同一个计划（幂等）；已取消的不能确认；
+    - 没有可导入任务的解析结果不能确认；每个未知写法都必须有决定（见 Decision）；
+    - 集合称谓展开为其成员股室（via_group，source_text 为原文写法）；同一股室既牵头又负责的只记牵头；
+    - 年度与预览时不同则按新年度重新解析时限；
+    - 没有逐项、逐名称的查询：全部批量写入（SQLite 按每批 999 个参数自动分批）。
+    """
+    if plan_import.status == PlanImport.Status.CONFIRMED and plan_import.plan_id:
+        return plan_import.plan  # type: ignore[return-value]
+    if not (MIN_YEAR <= int(year) <= MAX_YEAR):
+        raise ImportRefused(f"年度应在 {MIN_YEAR}–{MAX_YEAR} 之间。")
+    now = timezone.now()
+    with transaction.atomic():
+        # Claim the import: a concurrent or repeated confirm sees 0 rows and returns the existing plan.
+        claimed = PlanImport.objects.filter(pk=plan_import.pk, status=PlanImport.Status.PREVIEW).update(
+            status=PlanImport.Status.CONFIRMED, confirmed_at=now
+        )
+        if not claimed:
+            plan_import.refresh_from_db()
+            if plan_import.status == PlanImport.Status.CONFIRMED and plan_import.plan_id:
+                return plan_import.plan  # type: ignore[return-value]
+            raise ImportRefused(f"此导入{plan_import.get_status_display()}，不能确认。")
+
+        result = dict(plan_import.result or {})
+        parse: dict[str, Any] = result.get("parse") or {}
+        if parse.get("year") != year and parse.get("tasks"):
+            parse = _reparse_for_year(plan_import, parse, year)
+        rows: list[dict[str, Any]] = parse.get("tasks") or []
+        if not any(not r.get("is_heading") for r in rows):
+            raise ImportRefused("解析结果中没有可导入的任务，不能确认。请检查文件后重新上传。")
+
+        targets, counts = _apply_decisions(_written_names(rows), decisions, SectionResolver.load())
+        plan = WorkPlan.objects.create(
+            year=year,
+            issuing_unit=(parse.get("issuing_unit") or "")[:128],
+            title=((title or "").strip() or default_title(plan_import, year=year))[:255],
+            parent_doc_number=(parse.get("parent_doc_number") or "")[:64],
+            preamble=parse.get("preamble") or "",
+            # The uploaded file is stored once and referenced by both rows.
+            source_file=plan_import.source_file.name,
+            source_name=plan_import.source_name,
+            source_sha256=plan_import.source_sha256,
+            created_by=user,
+        )
+        tasks = _build_tasks(plan, rows)
+        # A parent is always on a smaller level: insert level by level so parent ids exist.
+        for level in sorted({t.level for t in tasks}):
+            Task.objects.bulk_create([t for t in tasks if t.level == level])
+        assignments, warnings = _build_assignments(tasks, rows, targets)
+        TaskAssignment.objects.bulk_create(assignments)
+
+        ignored = [written for written, target in targets.items() if target.ignored]
+        warnings[:0] = [f"“{n}”已忽略：涉及 {_mentions(rows, n)} 项的分工未导入。" for n in ignored]
+        summary = {
+            "plan_id": plan.pk,
+            "tasks": sum(1 for t in tasks if not t.is_heading),
+            "headings": sum(1 for t in tasks if t.is_heading),
+            "assignments": len(assignments),
+            **counts,
+            "ignored": ignored,
+            "warnings": warnings,
+        }
+        result["confirm"] = summary
+        plan_import.status = PlanImport.Status.CONFIRMED
+        plan_import.confirmed_at = now
+        plan_import.plan = plan
+        plan_import.year = year
+        plan_import.result = result
+        plan_import.save(update_fields=["status", "confirmed_at", "plan", "year", "result"])
+        audit_record(
+            action="plan.import.confirm",
+            user=user,
+            obj=plan,
+            new={
+                "import_id": plan_import.pk,
+                **{k: v for k, v in summary.items() if k != "warnings"},
+                "warnings": len(warnings),
+            },
+            request=request,
+        )
+    return plan
+
+
+# ---------------------------------------------------------------- cancel
+
+
+@transaction.atomic
+def plan_import_cancel(
+    *, plan_import: PlanImport, user: User | None, request: HttpRequest | None = None
+) -> PlanImport:
+    """取消待确认的导入：只改状态（上传的文件保留备查）。已取消的再次取消不做任何事；已导入的不能取消。"""
+    cancelled = PlanImport.objects.filter(pk=plan_import.pk, status=PlanImport.Status.PREVIEW).update(
+        status=PlanImport.Status.CANCELLED
+    )
+    plan_import.refresh_from_db(fields=["status"])
+    if not cancelled:
+        if plan_import.status == PlanImport.Status.CANCELLED:
+            return plan_import
+        raise ImportRefused(f"此导入{plan_import.get_status_display()}，不能取消。")
+    audit_record(
+        action="plan.import.cancel",
+        user=user,
+        obj=plan_import,
+        request=request,
+        old={"status": PlanImport.Status.PREVIEW},
+        new={"status": PlanImport.Status.CANCELLED},
+    )
+    return plan_import
+
+
+# ---------------------------------------------------------------- one step (command, demo seed)
+
+
+def plan_import_from_bytes(
+    *,
+    name: str,
+    data: bytes,
+    year: int | None = None,
+    user: User | None = None,
+    unknown: str = "create",
+) -> tuple[WorkPlan | None, PlanImport]:
+    """一步导入（管理命令、演示数据）：预览后立即确认；未知股室写法按 unknown 处理：create 新建，skip 忽略。
+
+    同一文件（sha256 相同）已导入过时跳过：返回已有的计划和一条未保存的记录（result["skipped"] 为真），
+    不写任何东西，使演示数据可重复运行。
+    文件被拒收或确认失败时返回 (None, 未保存的失败记录)，其 result["error"] 为中文原因，数据库不变。
+    """
+    if unknown not in ("create", "skip"):
+        raise ValueError("unknown must be 'create' or 'skip'")
+    filename = _clean_filename(name)
+    sha256 = hashlib.sha256(data).hexdigest()
+    existing = WorkPlan.objects.filter(source_sha256=sha256).order_by("created_at").first()
+    if existing is not None:
+        skipped = PlanImport(
+            source_name=filename,
+            source_sha256=sha256,
+            status=PlanImport.Status.CONFIRMED,
+            plan=existing,
+            year=existing.year,
+            result={"skipped": True},
+        )
+        return existing, skipped
+    try:
+        with transaction.atomic():
+            plan_import = plan_import_preview(name=filename, data=data, year=year, user=user)
+            decisions = {
+                written: Decision(action="create" if unknown == "create" else "ignore")
+                for written, info in plan_import.result["names"].items()
+                if info["kind"] == "unknown"
+            }
+            plan = plan_import_confirm(
+                plan_import=plan_import,
+                decisions=decisions,
+                year=year or plan_import.year or timezone.localdate().year,
+                user=user,
+            )
+    except ImportRefused as exc:
+        failed = PlanImport(
+            source_name=filename,
+            source_sha256=sha256,
+            status=PlanImport.Status.FAILED,
+            year=year,
+            result={"error": exc.message, "errors": exc.issues},
+        )
+        return None, failed
+    return plan, plan_import
+
+
+# ---------------------------------------------------------------- presentation (pure, for the preview page)
+
+
+def _tag(written: str, names: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    info = names.get(written) or {"kind": "unknown"}
+    return {
+        "written": written,
+        **info,
+        "differs": info.get("kind") == "section" and info.get("section_name") != written,
+    }
+
+
+def preview_rows(plan_import: PlanImport) -> list[dict[str, Any]]:
+    """预览表格的行：每项任务及其牵头、责任写法的对应情况（section / group / unknown）。纯数据，不查库。"""
+    result = plan_import.result or {}
+    names: dict[str, dict[str, Any]] = result.get("names") or {}
+    labels = dict(Recurrence.choices)
+    rows = []
+    for t in (result.get("parse") or {}).get("tasks") or []:
+        rows.append(
+            {
+                **t,
+                "leads": [_tag(n, names) for n in t.get("lead_sections", [])],
+                "responsibles": [_tag(n, names) for n in t.get("responsible_sections", [])],
+                "recurrence_label": labels.get(t.get("recurrence") or "", "") if t.get("recurrence") else "",
+            }
+        )
+    return rows
+
+
+def unknown_names(plan_import: PlanImport) -> list[dict[str, Any]]:
+    """需要办公室决定的未知写法（按首次出现顺序），带建议股室。"""
+    names: dict[str, dict[str, Any]] = (plan_import.result or {}).get("names") or {}
+    return [{"written": n, **info} for n, info in names.items() if info.get("kind") == "unknown"]

@@ -1,0 +1,831 @@
+"""表格式工作要点（任务清单：序号/工作任务/具体要求/牵头·责任科室/时限要求）的解析，含网页复制压平的表格。
+
+规则概要（详见 parse_table）：表头在前 30 行内按中文列名（繁简、全半角均可）识别；合并单元格只在首行有字，
+向下填充；有序号或责任/时限与上一项不同的行是新任务，否则并入上一项；“一、…”类通栏行是章节标题。
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from .annotations import Annotation, extract_annotation, looks_like_unit, split_section_names
+from .deadlines import find_deadline_in_body, parse_deadline
+from .text import match_key
+from .types import ParsedTask, ParseIssue, ParseResult
+
+HEADER_SCAN_ROWS = 30
+EXPECTED_HEADERS = (
+    "序号、工作任务（重点任务/工作内容）、具体要求（工作要求/具体措施）、牵头股室（牵头单位）、"
+    "责任股室（责任单位/配合单位）、时限要求（完成时限）"
+)
+
+_CN_NUM = "一二三四五六七八九十百零〇两"
+_SPACE_RE = re.compile(r"\s+")
+_PAREN_RE = re.compile(r"[（(][^（）()]*[）)]")
+_SEQ_RE = re.compile(r"^[（(]?\d{1,4}[）)]?[.、．,，]?$|^\d{1,3}(?:[.．-]\d{1,3})+$")
+_HEADING_RES = (
+    (1, re.compile(rf"^(?P<num>[{_CN_NUM}]+)\s*[、.．,，]\s*(?P<title>.*)$", re.S)),
+    (1, re.compile(rf"^第(?P<num>[{_CN_NUM}\d]+)(?:部分|章|类|篇)\s*[、：:.．]?\s*(?P<title>.*)$", re.S)),
+    (2, re.compile(rf"^[（(](?P<num>[{_CN_NUM}]+)[）)]\s*(?P<title>.*)$", re.S)),
+)
+_CN_ONLY_RE = re.compile(rf"^(?P<open>[（(])?(?P<num>[{_CN_NUM}]+)(?(open)[）)])[、.．]?$")
+_NOTE_RE = re.compile(
+    r"^(?:(?:注|备注|说明|填表说明)\s*\d*\s*[：:]|续表\s*\d*$|附[件表]\s*\d*\s*(?:[：:].*)?$)"
+)
+_LEADER_RE = re.compile(r"(领导|责任人|负责人|联系人|联系方式|电话)$")
+_UNIT_WORDS = ("单位", "股室", "科室", "部门", "处室", "主体", "股", "科", "处", "室", "局", "机构")
+# 表头关键词（简体；繁体与全角经 match_key 折叠后比较）。
+_DETAIL_KEYS = frozenset(
+    "具体要求 工作要求 任务内容 具体措施 工作措施 主要内容 具体内容 工作举措 措施 要求 任务要求 具体工作"
+    " 工作目标 目标任务 内容 主要措施 推进措施 工作标准".split()
+)
+_TASK_KEYS = frozenset(
+    "工作任务 重点任务 任务 工作内容 主要任务 任务名称 工作事项 重点工作 工作项目 事项 项目 任务事项"
+    " 公开事项 主要工作 具体任务 工作重点 任务分解 重点事项".split()
+)
+_CATEGORY_KEYS = frozenset("类别 分类 领域 重点领域 板块 工作类别 任务类别 公开领域 方面".split())
+_IGNORE_KEYS = frozenset(
+    "备注 完成情况 进展情况 进度情况 分值 评分 考核 佐证材料 完成标准 考核标准 公开方式 公开渠道 公开载体"
+    " 是否完成 序".split()
+)
+_UNIT_ROLES = ("lead", "resp", "combined")
+
+
+def header_role(cell: str) -> str | None:
+    """表头单元格的含义：number/task/detail/category/lead/resp/combined/deadline/ignore；认不出为 None。"""
+    key = _SPACE_RE.sub("", match_key(cell or ""))
+    if not key or len(key) > 24:
+        return None
+    bare = _PAREN_RE.sub("", key) or key
+    bare = bare.rstrip(":：")
+    if bare in {"序号", "编号", "序列号", "号"} or bare.startswith("序号"):
+        return "number"
+    if _LEADER_RE.search(bare):
+        return "ignore"
+    if bare in _IGNORE_KEYS:
+        return "ignore"
+    has_unit = any(w in key for w in _UNIT_WORDS)
+    if "牵头" in key and any(w in key for w in ("责任", "配合", "协办", "参与", "及")):
+        return "combined"
+    if "牵头" in bare or bare.startswith("主办") or bare.startswith("主责"):
+        return "lead"
+    if has_unit and any(
+        w in bare for w in ("责任", "配合", "协办", "协同", "参与", "承办", "负责", "落实", "实施")
+    ):
+        return "resp"
+    if any(w in bare for w in ("时限", "时间", "期限", "进度安排", "截止")):
+        return "deadline"
+    if bare in _DETAIL_KEYS or bare.endswith(("要求", "措施", "举措")):
+        return "detail"
+    if bare in _TASK_KEYS or bare.endswith("任务"):
+        return "task"
+    if bare in _CATEGORY_KEYS:
+        return "category"
+    return None
+
+
+@dataclass
+class Columns:
+    """识别出的表头：各角色所在列号（0 起），以及每列的原表头文字。"""
+
+    header_index: int
+    texts: list[str]
+    roles: list[str | None]
+    number: int | None = None
+    task: int | None = None
+    category: int | None = None
+    deadline: int | None = None
+    detail: list[int] = field(default_factory=list)
+    lead: list[int] = field(default_factory=list)
+    resp: list[int] = field(default_factory=list)
+    combined: list[int] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)
+    top_index: int = -1  # 两层表头时上层所在行；单层时等于 header_index
+
+    def unit_header(self) -> str:
+        cols = self.lead + self.combined + self.resp
+        return self.texts[cols[0]] if cols else ""
+
+
+def _columns_from(texts: list[str], roles: list[str | None], index: int) -> Columns | None:
+    cols = Columns(header_index=index, texts=texts, roles=roles)
+    for i, role in enumerate(roles):
+        if role in ("number", "task", "category", "deadline"):
+            if getattr(cols, role) is None:
+                setattr(cols, role, i)
+            elif role == "task":
+                cols.detail.append(i)
+            else:
+                cols.duplicates.append(i)
+        elif role in ("detail", "lead", "resp", "combined"):
+            getattr(cols, role).append(i)
+    if cols.task is None and not cols.detail:
+        return None
+    distinct = {r for r in roles if r and r != "ignore"}
+    if len(distinct) < 2:
+        return None
+    if cols.task is not None and not cols.detail:
+        # 只有“工作任务”一列：它就是任务正文，每行一项。
+        cols.detail, cols.task = [cols.task], None
+    if not cols.lead and not cols.combined and len(cols.resp) == 1:
+        # 只有一列“责任科室（单位）”：按合并列处理（见 _units）。
+        cols.combined, cols.resp = cols.resp, []
+    return cols
+
+
+def find_header(rows: list[list[str]], *, scan: int = HEADER_SCAN_ROWS) -> Columns | None:
+    """在前 scan 行中找表头；紧随其后的一行若全是表头文字（两层表头，如“责任单位”下分“牵头/配合”），并入。"""
+    for index, row in enumerate(rows[:scan]):
+        texts = [c.strip() for c in row]
+        roles = [header_role(c) for c in texts]
+        cols = _columns_from(texts, roles, index)
+        if cols is None:
+            continue
+        if index + 1 < len(rows):
+            below = [c.strip() for c in rows[index + 1]]
+            below_roles = [header_role(c) for c in below]
+            filled = [i for i, c in enumerate(below) if c]
+            if filled and all(below_roles[i] for i in filled):
+                merged_texts, merged_roles = list(texts), list(roles)
+                for i in filled:
+                    if i < len(merged_texts):
+                        merged_texts[i], merged_roles[i] = below[i], below_roles[i]
+                    else:
+                        merged_texts.append(below[i])
+                        merged_roles.append(below_roles[i])
+                two = _columns_from(merged_texts, merged_roles, index + 1)
+                if two is not None:
+                    two.top_index = index
+                    return two
+        cols.top_index = index
+        return cols
+    return None
+
+
+class Heading(NamedTuple):
+    """章节编号行：number 为原文序号（“一、”“(一)”），canon 为 number_path 用的规范写法（“一”“（一）”）。"""
+
+    number: str
+    canon: str
+    level: int
+    title: str
+
+
+def heading_parts(text: str) -> Heading | None:
+    """“一、标题”→Heading("一、", "一", 1, "标题")；“（一）标题”→ 第 2 级；不是章节编号则 None。"""
+    flat = text.strip()
+    for level, pattern in _HEADING_RES:
+        m = pattern.match(flat)
+        if m:
+            num = m.group("num")
+            canon = f"（{num}）" if level == 2 else num
+            return Heading(flat[: m.start("title")].strip(), canon, level, m.group("title").strip())
+    return None
+
+
+@dataclass
+class _Item:
+    number: str
+    line: int | None
+    texts: list[str] = field(default_factory=list)
+    units: dict[str, list[str]] = field(default_factory=dict)
+    deadline: str = ""
+
+
+@dataclass
+class _Group:
+    title: str
+    number: str
+    line: int | None
+    items: list[_Item] = field(default_factory=list)
+
+
+@dataclass
+class _State:
+    cols: Columns
+    year: int | None
+    result: ParseResult
+    path: list[str] = field(default_factory=list)
+    used_paths: set[str] = field(default_factory=set)
+    seq: dict[str, int] = field(default_factory=dict)
+    fill: dict[str, str] = field(default_factory=dict)
+    group: _Group | None = None
+    category: str = ""
+    warned_year: bool = False
+
+
+def _first_sentence(text: str, limit: int = 40) -> str:
+    flat = text.replace("\n", "").strip()
+    m = re.search(r"[。；;！？!?]", flat)
+    head = flat[: m.start()] if m else flat
+    head = head.strip("：:，, ")
+    return head if len(head) <= limit else head[: limit - 1] + "…"
+
+
+def _unique_path(state: _State, parent: str, part: str) -> str:
+    if not part:
+        state.seq[parent] = state.seq.get(parent, 0) + 1
+        part = str(state.seq[parent])
+    path = f"{parent}/{part}" if parent else part
+    candidate, n = path, 2
+    while candidate in state.used_paths:
+        candidate, n = f"{path}-{n}", n + 1
+    state.used_paths.add(candidate)
+    return candidate
+
+
+def _clean_number(number: str) -> str:
+    return number.strip().rstrip("、.．,，").strip() if number else ""
+
+
+def _emit_heading(
+    state: _State, *, number: str, canon: str, level: int, title: str, line: int | None
+) -> None:
+    _flush(state)
+    level = max(1, min(level, len(state.path) + 1))
+    del state.path[level - 1 :]
+    parent = "/".join(state.path)
+    path = _unique_path(state, parent, canon)
+    state.path.append(path.rsplit("/", 1)[-1])
+    state.result.tasks.append(
+        ParsedTask(
+            number=number, number_path=path, level=len(state.path), title=title, line=line, is_heading=True
+        )
+    )
+    state.fill.clear()
+
+
+def _units(state: _State, item: _Item) -> tuple[list[str], list[str]]:
+    """牵头/责任单位。单独的牵头列、责任列直接拆分；合并列（只有一列“责任科室（单位）”或“牵头/配合单位”）
+    先按文字说明（“X牵头，Y配合”“牵头单位：X；责任单位：Y”）取，否则按清单处理：第一个为牵头，其余为责任。
+    名称后标“（牵头）”的以标注为准。"""
+    lead: list[str] = []
+    resp: list[str] = []
+
+    def add(target: list[str], names: list[str]) -> None:
+        target.extend(n for n in names if n and n not in target)
+
+    for raw in item.units.get("lead", []):
+        add(lead, _split_names(raw))
+    for raw in item.units.get("resp", []):
+        add(resp, _split_names(raw))
+    for raw in item.units.get("combined", []):
+        ann = _annotation_units(raw)
+        if ann is not None:
+            add(lead, ann.leads)
+            add(resp, ann.responsibles)
+            continue
+        names = _split_names(raw)
+        marked = [n for n in names if n.endswith(("（牵头）", "(牵头)", "牵头"))]
+        if marked:
+            add(lead, [re.sub(r"[（(]?牵头[）)]?$", "", n).strip() for n in marked])
+            add(resp, [n for n in names if n not in marked])
+        elif names:
+            add(lead if not lead else resp, names[:1])
+            add(resp, names[1:])
+    return lead, [n for n in resp if n not in lead]
+
+
+def _split_names(raw: str) -> list[str]:
+    return [n.strip() for n in split_section_names(raw.replace("\n", "、")) if n and n.strip()]
+
+
+def _annotation_units(text: str) -> Annotation | None:
+    """用 annotations.extract_annotation 从说明文字取牵头/责任；没有取到单位时返回 None。"""
+    ann = extract_annotation(text)
+    return ann if ann.leads or ann.responsibles else None
+
+
+def _make_task(state: _State, item: _Item, *, title: str, parent: str, level: int, body: str) -> ParsedTask:
+    cols, result = state.cols, state.result
+    lead, resp = _units(state, item)
+    annotation = "；".join(
+        f"{cols.texts[getattr(cols, role)[0]]}：{'、'.join(item.units[role])}"
+        for role in _UNIT_ROLES
+        if item.units.get(role) and getattr(cols, role)
+    )
+    if not lead and not resp and body:
+        # 没有单位列（或本行单位列为空）时，看正文末尾有没有“（牵头股室：…）”之类的标注
+        ann = _annotation_units(body)
+        if ann is not None:
+            lead, resp = list(ann.leads), list(ann.responsibles)
+            body, annotation = ann.text, ann.annotation_text
+    deadline_text, due, recurrence = "", None, ""
+    if item.deadline:
+        dl = parse_deadline(item.deadline, year=state.year)
+        deadline_text, due, recurrence = item.deadline, dl.due_date, dl.recurrence
+        column = cols.texts[cols.deadline] if cols.deadline is not None else ""
+        if not dl.text:
+            result.warnings.append(
+                ParseIssue(item.line, f"第{item.line}行的时限“{item.deadline}”无法识别为日期或周期。", column)
+            )
+        elif due is None and not recurrence and state.year is None and not state.warned_year:
+            state.warned_year = True
+            result.warnings.append(
+                ParseIssue(
+                    item.line,
+                    f"未能从文件中确定年度，第{item.line}行起的时限（如“{item.deadline}”）只保留原文、未换算为日期；"
+                    "请在导入时指定年度。",
+                    column,
+                )
+            )
+    elif body:
+        found = find_deadline_in_body(body, year=state.year)
+        if found is not None:
+            deadline_text, due, recurrence = found.text, found.due_date, found.recurrence
+    if not lead and not resp and (cols.lead or cols.resp or cols.combined):
+        result.warnings.append(
+            ParseIssue(item.line, f"第{item.line}行任务“{title}”没有填写责任单位。", cols.unit_header())
+        )
+    path = _unique_path(state, parent, _clean_number(item.number))
+    return ParsedTask(
+        number=item.number,
+        number_path=path,
+        level=level,
+        title=title,
+        body=body,
+        lead_sections=lead,
+        responsible_sections=resp,
+        deadline_text=deadline_text,
+        due_date=due,
+        recurrence=recurrence,
+        annotation_text=annotation,
+        line=item.line,
+    )
+
+
+def _flush(state: _State) -> None:
+    """把当前任务组写成任务：组内只有一项时组名即任务名；多项时组名成为标题行，各项以具体要求首句为名。"""
+    group, state.group = state.group, None
+    if group is None or not group.items:
+        return
+    items = [i for i in group.items if i.texts or i.deadline or any(i.units.values())] or group.items[:1]
+    parent = "/".join(state.path)
+    level = len(state.path) + 1
+    tasks = state.result.tasks
+    if group.title and len(items) == 1:
+        item = items[0]
+        item.number = item.number or group.number
+        title = group.title.replace("\n", "").rstrip("。；;")
+        tasks.append(
+            _make_task(state, item, title=title, parent=parent, level=level, body="\n".join(item.texts))
+        )
+        return
+    if group.title:
+        shared = group.number if all(not i.number or i.number == group.number for i in items) else ""
+        path = _unique_path(state, parent, _clean_number(shared))
+        tasks.append(
+            ParsedTask(
+                number=shared,
+                number_path=path,
+                level=level,
+                title=group.title.replace("\n", "").rstrip("。；;"),
+                line=group.line,
+                is_heading=True,
+            )
+        )
+        parent, level = path, level + 1
+        if shared:
+            for item in items:
+                item.number = ""
+    for item in items:
+        body = "\n".join(item.texts)
+        title = _first_sentence(body) or "（无内容）"
+        if body.replace("\n", "").strip().rstrip("。；;！!") == title:
+            body = ""  # 整格就是一句短标题：不重复作正文
+        tasks.append(_make_task(state, item, title=title, parent=parent, level=level, body=body))
+
+
+def _row_kind(state: _State, cells: list[str]) -> str:
+    """empty / header / note / heading / data。"""
+    filled = [(i, c) for i, c in enumerate(cells) if c]
+    if not filled:
+        return "empty"
+    cols = state.cols
+    same = sum(1 for i, c in filled if cols.roles[i] and header_role(c) == cols.roles[i])
+    if same >= 2 and same * 2 >= len(filled):
+        return "header"
+    distinct = {c for _i, c in filled}
+    if len(distinct) == 1:
+        text = filled[0][1]
+        if _NOTE_RE.match(text):
+            return "note"
+        col = filled[0][0]
+        if heading_parts(text) and (col == 0 or col not in cols.detail or len(text) <= 30):
+            return "heading"
+        if col == cols.number and not _SEQ_RE.match(text) and len(text) > 1:
+            return "heading"
+    if cols.number is not None and _CN_ONLY_RE.match(cells[cols.number]):
+        # “一 | 政策公开 | 空 | 空”：序号是汉字数字、只有名称没有要求/单位/时限的行是章节标题
+        title_col = cols.task if cols.task is not None else cols.detail[0]
+        others = [cells[i] for i in cols.lead + cols.resp + cols.combined]
+        others += [cells[i] for i in cols.detail if i != title_col]
+        if cols.deadline is not None:
+            others.append(cells[cols.deadline])
+        if not any(others) and cells[title_col]:
+            return "heading"
+    return "data"
+
+
+def _heading_from_row(state: _State, cells: list[str], line: int | None) -> None:
+    cols = state.cols
+    texts = list(dict.fromkeys(c for c in cells if c))
+    if len(texts) == 1:
+        parts = heading_parts(texts[0])
+        if parts:
+            number, canon, level, title = parts
+        else:
+            number, canon, level, title = "", "", len(state.path) + 1 if state.path else 1, texts[0]
+    else:
+        raw = cells[cols.number] if cols.number is not None else ""
+        m = _CN_ONLY_RE.match(raw)
+        number, canon, level = raw, "", 1
+        if m:  # “一”是第 1 级，“（一）”是第 2 级
+            level = 2 if m.group("open") else 1
+            canon = f"（{m.group('num')}）" if m.group("open") else m.group("num")
+        title = " ".join(dict.fromkeys(c for i, c in enumerate(cells) if c and i != cols.number))
+    _emit_heading(state, number=number, canon=canon, level=level, title=title.replace("\n", ""), line=line)
+
+
+def _data_row(state: _State, cells: list[str], line: int | None) -> None:
+    cols = state.cols
+    if cols.category is not None and cells[cols.category] and cells[cols.category] != state.category:
+        state.category = cells[cols.category]
+        parts = heading_parts(state.category)
+        number, canon, _level, title = parts if parts else ("", "", 1, state.category)
+        _emit_heading(state, number=number, canon=canon, level=1, title=title, line=line)
+    number = cells[cols.number] if cols.number is not None else ""
+    task_text = cells[cols.task] if cols.task is not None else ""
+    detail = "\n".join(cells[i] for i in cols.detail if cells[i])
+    own = {role: "\n".join(cells[i] for i in getattr(cols, role) if cells[i]) for role in _UNIT_ROLES}
+    own["deadline"] = cells[cols.deadline] if cols.deadline is not None else ""
+    # 单位各列作为一个整体向下填充：本行填了任何一列（如只有牵头单位），其余空列就是真的空。
+    eff = dict(own)
+    if any(own[r] for r in _UNIT_ROLES):
+        state.fill.update({r: own[r] for r in _UNIT_ROLES})
+    else:
+        eff.update({r: state.fill.get(r, "") for r in _UNIT_ROLES})
+    if own["deadline"]:
+        state.fill["deadline"] = own["deadline"]
+    else:
+        eff["deadline"] = state.fill.get("deadline", "")
+    if cols.task is not None and task_text:
+        if state.group is None or task_text != state.group.title:
+            _flush(state)
+            state.group = _Group(title=task_text, number=number, line=line)
+    if state.group is None:
+        state.group = _Group(title="", number="", line=line)
+    items = state.group.items
+    cur = items[-1] if items else None
+    cur_eff = {}
+    if cur is not None:
+        cur_eff = {r: "\n".join(cur.units.get(r, [])) for r in _UNIT_ROLES} | {"deadline": cur.deadline}
+    differs = any(v and v != cur_eff.get(k, "") for k, v in own.items())
+    if cur is None:
+        new = True
+    elif number:
+        new = number != cur.number
+    elif not detail or (cols.number is not None and not differs):
+        new = False
+    elif cols.task is not None or cols.number is not None:
+        new = differs
+    else:
+        new = True
+    if new:
+        item = _Item(number=number, line=line, deadline=eff["deadline"])
+        item.units = {r: [eff[r]] for r in _UNIT_ROLES if eff[r]}
+        if detail:
+            item.texts.append(detail)
+        items.append(item)
+        return
+    assert cur is not None
+    if detail:
+        cur.texts.append(detail)
+    for role in _UNIT_ROLES:
+        if own[role] and own[role] not in cur.units.get(role, []):
+            cur.units.setdefault(role, []).append(own[role])
+    if own["deadline"] and not cur.deadline:
+        cur.deadline = own["deadline"]
+
+
+_YEAR_RE = re.compile(r"(20\d{2})\s*年")
+_DOC_NO_RE = re.compile(r"[\u4e00-\u9fff]{1,12}[〔\[［【(（]\s*\d{4}\s*[〕\]］】)）]\s*\d+\s*[号號]")
+
+
+def fill_preamble(result: ParseResult, rows: list[list[str]], year: int | None) -> None:
+    """表头之前的行（或 Word 表格前的段落）：取标题（含“要点/计划/清单…”的第一行）、年度、上级文号。"""
+    lines = [" ".join(dict.fromkeys(c.strip() for c in row if c.strip())) for row in rows]
+    lines = [line for line in lines if line]
+    if not lines:
+        return
+    result.preamble = "\n".join(lines)
+    titled = [line for line in lines if re.search(r"要点|计划|清单|任务|方案|分工|台账", line)]
+    result.title = result.title or (titled[0] if titled else lines[0])
+    if result.year is None:
+        m = _YEAR_RE.search(result.title) or _YEAR_RE.search(result.preamble)
+        result.year = year if year is not None else (int(m.group(1)) if m else None)
+    if not result.parent_doc_number:
+        m = _DOC_NO_RE.search(result.preamble)
+        result.parent_doc_number = (
+            re.sub(r"^(?:根据|按照|依据|依照|参照|对照|贯彻|落实|印发)", "", m.group(0)) if m else ""
+        )
+
+
+def parse_table(
+    rows: list[list[str]],
+    *,
+    year: int | None = None,
+    first_row_no: int = 1,
+    row_numbers: list[int | None] | None = None,
+) -> ParseResult:
+    """解析表格式工作要点，从不抛异常；问题写进 warnings/errors，带行号与原表头文字。
+
+    - 表头：前 30 行内第一行含“工作任务/具体要求”之一且至少两种可识别列名的行；表头前的行作为标题/前言。
+    - 合并单元格：空单元格视为上方合并格的延续——工作任务在组内沿用；时限、以及整体为空的牵头/责任各列
+      向下填充，直到下一个章节标题行（因此同一章节内确实漏填单位的行会沿用上一行，请在预览中核对）；
+      只要本行填了任一单位列（如只填牵头单位），其余单位列按原样为空。
+    - 新任务：有自己的序号，或牵头/责任/时限与上一项不同；否则（如只填了“具体要求”的行）并入上一项正文。
+    - 工作任务下只有一项：工作任务为标题、具体要求为正文；
+      有多项：工作任务成为标题行，各项以具体要求首句为标题。
+    - 跳过空行、重复表头（分页）、“注：/续表”行；通栏的“一、…”“（一）…”行与“一 | 某某 | 空…”行是章节标题。
+    - 合并单元格读成“只有左上格有字”（readers 的约定）或“每格重复同一文字”（python-docx row.cells 的读法）
+      都得到同样的结果。
+    - row_numbers 给出每行的原始行号（压平文本时为文本行号）；否则行号为 first_row_no 起的序号。
+    """
+    result = ParseResult(layout="table", year=year)
+
+    def row_no(index: int) -> int | None:
+        if row_numbers is not None and index < len(row_numbers):
+            return row_numbers[index]
+        return first_row_no + index
+
+    cols = find_header(rows)
+    if cols is None:
+        shown: list[str] = []
+        for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+            cells = [c.strip().replace("\n", " ") for c in row if c and c.strip()]
+            if cells and len(shown) < 3:
+                shown.append(f"第{row_no(index)}行：" + " | ".join(c[:20] for c in cells[:8]))
+        found = "；".join(shown) if shown else "（表格为空）"
+        result.errors.append(
+            ParseIssue(
+                row_no(0) if rows else None,
+                f"未能识别表头。前{HEADER_SCAN_ROWS}行中找到的内容：{found}。应包含的列：{EXPECTED_HEADERS}。",
+            )
+        )
+        return result
+    fill_preamble(result, rows[: cols.top_index], year)
+    if cols.task is None and not cols.detail:
+        result.errors.append(ParseIssue(row_no(cols.header_index), "表头中没有“工作任务”或“具体要求”列。"))
+        return result
+    header_line = row_no(cols.header_index)
+    for i, (text, role) in enumerate(zip(cols.texts, cols.roles, strict=True)):
+        if text and role is None:
+            result.warnings.append(
+                ParseIssue(header_line, f"第{header_line}行的表头“{text}”未能识别，该列已忽略。", text)
+            )
+        elif i in cols.duplicates:
+            result.warnings.append(ParseIssue(header_line, f"表头“{text}”与前面的列重复，该列已忽略。", text))
+    if not (cols.lead or cols.resp or cols.combined):
+        result.warnings.append(
+            ParseIssue(header_line, f"表头中没有牵头/责任单位列，应包含的列：{EXPECTED_HEADERS}。")
+        )
+    state = _State(cols=cols, year=result.year, result=result)
+    width = len(cols.texts)
+    for index in range(cols.header_index + 1, len(rows)):
+        raw = rows[index]
+        line = row_no(index)
+        raw = ["" if c is None else str(c) for c in raw]
+        cells = [c.strip() for c in raw[:width]] + [""] * max(0, width - len(raw))
+        extra = [c.strip() for c in raw[width:] if c.strip()]
+        if extra:
+            result.warnings.append(
+                ParseIssue(
+                    line,
+                    f"第{line}行有{len(raw)}个单元格，多于表头的{width}列，多出的内容已忽略：{'、'.join(extra)[:60]}",
+                    cols.texts[-1],
+                )
+            )
+        kind = _row_kind(state, cells)
+        if kind == "heading":
+            _heading_from_row(state, cells, line)
+        elif kind == "data":
+            _data_row(state, cells, line)
+    _flush(state)
+    if not result.actionable:
+        result.errors.append(ParseIssue(header_line, "表头下方没有任何任务行。"))
+    return result
+
+
+# ---------------------------------------------------------------- 压平的表格（网页复制）
+
+_SEPARATOR_CELL_RE = re.compile(r"^:?-{2,}:?$|^[-—=＝─━ ]*$")
+_DEADLINE_LIKE_RE = re.compile(
+    r"\d{1,2}\s*月|年底|年末|年前|年内|全年|季度|每月|每年|每周|半年|长期|持续|及时|常态|适时|按时|定期|随时|月底|日前|底前|完成"
+)
+
+
+@dataclass
+class FlatTable:
+    """压平表格还原的结果：rows 与对应的原文行号、还原时的警告；header_line 为表头在输入中的下标（0 起）。"""
+
+    rows: list[list[str]]
+    line_numbers: list[int | None]
+    warnings: list[ParseIssue] = field(default_factory=list)
+    header_line: int = 0
+
+
+def split_flattened_text(lines: list[str]) -> list[list[str]] | None:
+    """把网页复制后压平的表格文本还原为行×列；不是表格则返回 None。行号与警告见 split_flattened_lines。"""
+    flat = split_flattened_lines(lines)
+    return flat.rows if flat is not None else None
+
+
+def split_flattened_lines(lines: list[str], *, first_line_no: int = 1) -> FlatTable | None:
+    """两种形态：(a) 以“|”（或制表符）分隔的行，外侧竖线可有可无，“|---|”分隔行跳过，空格子保留为空；
+    (b) 每格一行：先是连续 N(≥3) 行可识别的表头，之后每 N 行一条记录——能整齐分组时按 N 切分，否则按内容
+    （序号/责任单位/时限的写法）推断各行所在列，并给出警告。表头之前的行保留为单格行（供取标题/年度）。"""
+    norm = [(line or "").replace("｜", "|").rstrip() for line in lines]
+    for delimiter in ("|", "\t"):
+        for i, line in enumerate(norm):
+            if delimiter in line and find_header([_split_cells(line, delimiter)], scan=1) is not None:
+                return _delimited(norm, i, delimiter, first_line_no)
+    return _one_cell_per_line(norm, first_line_no)
+
+
+def _split_cells(line: str, delimiter: str) -> list[str]:
+    text = line.strip() if delimiter == "|" else line
+    if delimiter == "|":
+        text = text[1:] if text.startswith("|") else text
+        text = text[:-1] if text.endswith("|") else text
+    return [c.strip() for c in text.split(delimiter)]
+
+
+def _delimited(lines: list[str], header_at: int, delimiter: str, first: int) -> FlatTable:
+    rows: list[list[str]] = [[line.strip()] for line in lines[:header_at] if line.strip()]
+    numbers: list[int | None] = [first + i for i, line in enumerate(lines[:header_at]) if line.strip()]
+    header = _split_cells(lines[header_at], delimiter)
+    cols = find_header([header], scan=1)
+    assert cols is not None  # 调用方已确认
+    rows.append(header)
+    numbers.append(first + header_at)
+    outer = delimiter == "|" and lines[header_at].strip().startswith("|")
+    last = max(i for i, line in enumerate(lines) if delimiter in line)
+    buffer, buffer_line = "", 0  # 外侧竖线模式下，单元格内换行使一条记录跨多行：攒到以“|”结尾为止
+
+    def emit(text: str, line_no: int) -> None:
+        cells = _split_cells(text, delimiter)
+        if any(cells) and all(_SEPARATOR_CELL_RE.match(c) for c in cells):
+            return
+        rows.append(cells)
+        numbers.append(first + line_no)
+
+    for i in range(header_at + 1, last + 1):
+        stripped = lines[i].strip()
+        if buffer:
+            buffer += "\n" + stripped
+            if stripped.endswith("|"):
+                emit(buffer, buffer_line)
+                buffer = ""
+        elif not stripped:
+            continue
+        elif delimiter in lines[i]:
+            if outer and stripped.startswith("|") and not stripped.endswith("|"):
+                buffer, buffer_line = stripped, i
+            else:
+                emit(lines[i], i)
+        elif heading_parts(stripped) or len(rows) == 1:
+            rows.append([stripped])
+            numbers.append(first + i)
+        else:  # 夹在表格行之间、没有分隔符的一行：多半是长文字格（具体要求/工作任务）的续行
+            target = rows[-1]
+            at = max((k for k, c in enumerate(target) if c), default=0)
+            for col in [*cols.detail, cols.task]:
+                if col is not None and col < len(target) and target[col]:
+                    at = col
+                    break
+            target[at] = (target[at] + "\n" + stripped).strip()
+    if buffer:
+        emit(buffer, buffer_line)
+    return FlatTable(rows, numbers, header_line=header_at)
+
+
+def _classify(text: str, cols: Columns) -> list[int]:
+    """每格一行且对不齐时，按写法猜这一行可能属于哪些列（按列号升序）。"""
+    units = cols.lead + cols.combined + cols.resp
+    short = len(text) <= 30
+    if cols.number is not None and _SEQ_RE.match(text):
+        return [cols.number]
+    if cols.deadline is not None and short and _DEADLINE_LIKE_RE.search(text) and "，" not in text:
+        return [cols.deadline]
+    names = split_section_names(text)
+    if units and len(text) <= 40 and "。" not in text and names and all(looks_like_unit(n) for n in names):
+        return sorted(units)
+    if cols.task is not None and short and "，" not in text.rstrip("。"):
+        return sorted([cols.task, *cols.detail])
+    return sorted(cols.detail) or ([cols.task] if cols.task is not None else [0])
+
+
+def _one_cell_per_line(lines: list[str], first: int) -> FlatTable | None:
+    start = end = -1
+    i = 0
+    while i < len(lines):
+        j = i
+        roles: list[str | None] = []
+        while j < len(lines) and (not lines[j].strip() or header_role(lines[j])) and len(roles) < 12:
+            if lines[j].strip():
+                roles.append(header_role(lines[j]))
+            j += 1
+        if len(roles) >= 3 and len(set(roles)) == len(roles) and ({"task", "detail"} & set(roles)):
+            start, end = i, j
+            break
+        i = j + 1 if j == i else j
+    if start < 0:
+        return None
+    header_idx = [k for k in range(start, end) if lines[k].strip()]
+    header = [lines[k].strip() for k in header_idx]
+    cols = find_header([header], scan=1)
+    if cols is None:
+        return None
+    width = len(header)
+    rows: list[list[str]] = [[line.strip()] for line in lines[:start] if line.strip()]
+    numbers: list[int | None] = [first + k for k in range(start) if lines[k].strip()]
+    rows.append(header)
+    numbers.append(first + header_idx[0])
+    warnings: list[ParseIssue] = []
+    last = max((k for k in range(end, len(lines)) if lines[k].strip()), default=end - 1)
+    blanks_kept = [(first + k, lines[k].strip()) for k in range(end, last + 1)]
+    blanks_kept += [(first + last, "")] * (-len(blanks_kept) % width)  # 末行末尾的空格子看不见
+    cells = [c for c in blanks_kept if c[1]]
+    data = [c for c in cells if not _is_top_heading(c[1])]
+    if _aligned(data, width, cols):
+        chunks = _chunks(cells, width, skip_headings=True)
+    elif cols.number is not None and _aligned(blanks_kept, width, cols):
+        # 空单元格在复制时保留成了空行：连空行一起按 N 行切分（序号位置对得上才这样做）
+        chunks = _chunks(blanks_kept, width, skip_headings=False)
+    else:
+        chunks = _inferred(cells, width, cols)
+        line = cells[0][0] if cells else None
+        message = (
+            f"逐行复制的表格内容共{len(data)}格，不是表头{width}列的整数倍（有合并或空白单元格），"
+            "已按内容推断各格所在列，请核对。"
+        )
+        warnings.append(ParseIssue(line, message))
+    for line_no, row in chunks:
+        rows.append(row)
+        numbers.append(line_no)
+    return FlatTable(rows, numbers, warnings, header_line=start)
+
+
+def _is_top_heading(text: str) -> bool:
+    parts = heading_parts(text)
+    return parts is not None and parts.level == 1
+
+
+def _aligned(cells: list[tuple[int, str]], width: int, cols: Columns) -> bool:
+    """能否整齐地每 width 行切一条记录：总数是整数倍，且（有序号列时）序号位置上都是序号或章节标题。"""
+    if not cells or len(cells) % width:
+        return False
+    if cols.number is None:
+        return True
+    return all(
+        _SEQ_RE.match(cells[k][1]) or _is_top_heading(cells[k][1])
+        for k in range(cols.number, len(cells), width)
+    )
+
+
+def _chunks(cells: list[tuple[int, str]], width: int, *, skip_headings: bool) -> list[tuple[int, list[str]]]:
+    out: list[tuple[int, list[str]]] = []
+    row: list[str] = []
+    for line_no, text in cells:
+        if skip_headings and _is_top_heading(text):
+            out.append((line_no, [text]))
+            continue
+        if not row or len(row) == width:
+            row = []
+            out.append((line_no, row))
+        row.append(text)
+    return out
+
+
+def _inferred(cells: list[tuple[int, str]], width: int, cols: Columns) -> list[tuple[int, list[str]]]:
+    """对不齐时按内容放格：每行放进“比上一格更靠右、且写法相符”的最左一列，放不下就另起一条记录。"""
+    out: list[tuple[int, list[str]]] = []
+    row: list[str] | None = None
+    pos = -1
+    for line_no, text in cells:
+        if _is_top_heading(text):
+            out.append((line_no, [text]))
+            row, pos = None, -1
+            continue
+        candidates = _classify(text, cols)
+        later = [c for c in candidates if c > pos]
+        if row is None or not later:
+            row = [""] * width
+            out.append((line_no, row))
+            later = candidates
+        pos = later[0]
+        row[pos] = text
+    return out

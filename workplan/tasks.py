@@ -1,0 +1,38 @@
+"""后台任务（django-q2，按点分路径由 setup_schedules 建立的每日计划调用）：到期/逾期提醒、季度缺报清单。
+
+函数不带参数（django-q2 的参数会被序列化存库，只应传编号），今天的日期在运行时取；重复投递由
+workplan/reminders.py 的 JobRun 批次记录保证只执行一次。
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from workplan import reminders
+
+
+def daily_reminders() -> str:
+    """每日 07:30：到期、逾期与季度报送提醒。"""
+    today = timezone.localdate()
+    result = reminders.reminders_send_daily(today=today)
+    if result.get("running"):
+        return f"{today}：另一进程正在运行，跳过"
+    if result.get("workday") is False:
+        return f"{today}：非工作日，不发提醒"
+    return (
+        f"{today}：即将到期{result.get('due_soon', 0)}项，逾期{result.get('overdue', 0)}项，"
+        f"新通知{result.get('created', 0)}条，邮件{result.get('emails', 0)}封"
+    )
+
+
+def quarterly_missing_reports() -> str:
+    """每日 07:30 检查：上季度报送截止日已过（正常为截止日次日）就通知办公室缺报清单，每季度一次。"""
+    today = timezone.localdate()
+    due = reminders.missing_reports_quarter_due(today=today)
+    if due is None:
+        return f"{today}：上季度报送截止日未过，无需生成缺报清单"
+    year, quarter = due
+    result = reminders.missing_reports_notify(year=year, quarter=quarter, today=today)
+    if result.get("running"):
+        return f"{year}Q{quarter}：另一进程正在运行，跳过"
+    return f"{year}年第{quarter}季度缺报{result.get('missing', 0)}项，新通知{result.get('created', 0)}条"
