@@ -28,5 +28,5 @@ run: install
 	  $(PY) manage.py runserver 127.0.0.1:8000
 
 test: install
-	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest -n 2 -q

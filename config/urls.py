@@ -1,6 +1,5 @@
 """根路由。"""
 
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -18,7 +17,4 @@ urlpatterns = [
     path("", include("workplan.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# 上传目录（计划原件、佐证材料）不对外公开：一律经过权限检查的下载视图发送。

@@ -4,11 +4,13 @@
 
 计分口径：
 - 指标分“扣分制”（deduct：从权重起扣，扣完为止，最低 0 分）和“得分制”（earn：从 0 起得分，最高不超过权重）；
+  得分制指标里细则明确写出的扣分（“无扣2分”“未完成扣2分”）照扣，可使该指标为负，单条扣分不超过其上限（缺省为权重）；
 - 基础分 = 各适用指标得分之和；有不适用指标时按 基础总分 ÷（基础总分 − 不适用权重）折算；
-- 加分进入加分池，受池上限约束，且只有基础分达到门槛时才计入；
+- 加分进入加分池，受池上限约束，且只有基础分（两位小数显示值）“超过”门槛时才计入；
 - 通报批评倒扣在基础分之外；
 - 任一否决条件成立：等次为不合格，总分计 0 分，不再计其他项；
-- 每条台账的分值之和等于（未取整的）总分。
+- 牵头/责任分担：事件带角色（lead/responsible）时按细则的分担比例计，否则按事件自带的比例（缺省 1）；
+- 总分 = 各条台账分值之和（未取整，raw_total），等次按四舍五入后的总分；低于所有等次下限为“不合格”。
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from typing import Union
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
+FAIL_GRADE = "不合格"
+
+
+class ScoringError(ValueError):
+    """事实与细则不相容（如酌情分超出 0..权重），该单位无法计分。"""
 
 
 class Kind(StrEnum):
@@ -110,11 +117,13 @@ class RuleSet:
 
 @dataclass(frozen=True)
 class Occurrence:
-    """一次计数事件（如一项逾期任务）。share 为本单位分担比例（牵头/责任分担），缺省 1。"""
+    """一次计数事件（如一项逾期任务）。share 为本单位分担比例，缺省 1；
+    role 为 lead/responsible 时改按细则的牵头/责任分担比例计（share 不再起作用）。"""
 
     ref: str
     share: Decimal = Decimal(1)
     note: str = ""
+    role: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,12 +178,14 @@ class UnitResult:
     penalty: Decimal
     indicator_scores: Mapping[str, Decimal]
     lines: tuple[LedgerLine, ...]
+    raw_total: Decimal = ZERO  # 未取整的总分 = 各条台账分值之和
 
 
 def fmt(value: Decimal) -> str:
-    """分值的中文显示：去掉多余的 0（2.50 → 2.5，3.00 → 3）。"""
-    text = format(value.normalize(), "f")
-    return text
+    """分值的中文显示：去掉多余的 0（2.50 → 2.5，3.00 → 3，-0 → 0）。"""
+    if value == 0:
+        return "0"
+    return format(value.normalize(), "f")
 
 
 def round_score(value: Decimal) -> Decimal:
@@ -191,21 +202,49 @@ def _occurrences(value: FactValue | None) -> tuple[Occurrence, ...]:
     return value if isinstance(value, tuple) and all(isinstance(v, Occurrence) for v in value) else ()  # type: ignore[return-value]
 
 
-def score_per_occurrence(rule: Rule, value: FactValue | None) -> Nominal:
-    """每次扣 points 分：−points × Σ分担比例。原因写明次数、单价与合计。"""
+ROLE_NAMES = {"lead": "牵头", "responsible": "责任"}
+
+
+def occurrence_share(occ: Occurrence, split: Mapping[str, Decimal] | None = None) -> Decimal:
+    """本单位对一次事件的分担比例：有角色且细则给了该角色的比例时用细则的，否则用事件自带的。"""
+    if occ.role and split is not None and occ.role in split:
+        return split[occ.role]
+    return occ.share
+
+
+def score_per_occurrence(rule: Rule, value: FactValue | None, split: Mapping[str, Decimal] | None = None) -> Nominal:
+    """每次扣 points 分：−points × Σ分担比例（split 为细则的 {"lead": 牵头比例, "responsible": 责任比例}）。
+
+    原因写明次数、单价与合计；有分担时写出折算算式（如“按分担比例折算为0.7+1=1.7项”），
+    每个事件的分担比例与角色记入台账的依据。
+    """
     occ = _occurrences(value)
-    qty = sum((o.share for o in occ), ZERO)
-    points = -(rule.points * qty)
-    shared = any(o.share != 1 for o in occ)
-    qty_text = f"{fmt(qty)}{rule.measure}（按分担比例折算）" if shared else f"{len(occ)}{rule.measure}"
+    shares = [occurrence_share(o, split) for o in occ]
+    qty = sum(shares, ZERO)
+    points = ZERO - rule.points * qty
+    shared = any(s != 1 for s in shares)
+    qty_text = f"{len(occ)}{rule.measure}"
+    if shared:
+        terms = "+".join(
+            fmt(s) + (f"（{ROLE_NAMES.get(o.role, o.role)}）" if o.role else "") for o, s in zip(occ, shares)
+        )
+        qty_text += f"，按分担比例折算为{terms}={fmt(qty)}{rule.measure}"
     reason = f"{rule.label}{qty_text}，每{rule.measure}扣{fmt(rule.points)}分，共扣{fmt(-points)}分"
-    return points, reason, {"refs": [o.ref for o in occ], "count": len(occ), "weighted": str(qty)}
+    used: dict[str, object] = {
+        "refs": [o.ref for o in occ],
+        "count": len(occ),
+        "weighted": str(qty),
+        "shares": [
+            {"ref": o.ref, "share": str(s), **({"role": o.role} if o.role else {})} for o, s in zip(occ, shares)
+        ],
+    }
+    return points, reason, used
 
 
 def score_condition(rule: Rule, value: FactValue | None) -> Nominal:
     """条件成立时一次性扣 points 分（同一指标可有多条这样的条件）。"""
     if value is True:
-        return -rule.points, f"{rule.label}，扣{fmt(rule.points)}分", {"value": True}
+        return ZERO - rule.points, f"{rule.label}，扣{fmt(rule.points)}分", {"value": True}
     return ZERO, "", {"value": bool(value)}
 
 
@@ -214,7 +253,7 @@ def score_presence(rule: Rule, value: FactValue | None) -> Nominal:
     if value is True:
         return rule.points, f"{rule.label}：有，得{fmt(rule.points)}分", {"present": True}
     note = "无" if value is False else "无（未提供）"
-    return -rule.absent_points, f"{rule.label}：{note}，扣{fmt(rule.absent_points)}分", {"present": False}
+    return ZERO - rule.absent_points, f"{rule.label}：{note}，扣{fmt(rule.absent_points)}分", {"present": False}
 
 
 def score_quantity(rule: Rule, value: FactValue | None) -> Nominal:
@@ -229,25 +268,32 @@ def score_quantity(rule: Rule, value: FactValue | None) -> Nominal:
         series = [v for v in value if isinstance(v, Decimal)]
         blank = [i + 1 for i, v in enumerate(series) if v == 0 and rule.blank_points]
         short = [i + 1 for i, v in enumerate(series) if v < target and (i + 1) not in blank]
-        points = -(rule.absent_points * len(short) + rule.blank_points * len(blank))
+        points = ZERO - (rule.absent_points * len(short) + rule.blank_points * len(blank))
         facts = {"series": [str(v) for v in series], "target": str(target), "short": short, "blank": blank}
         if not short and not blank:
             return rule.points, f"{rule.label}：各期均不低于{fmt(target)}{rule.measure}，得{fmt(rule.points)}分", facts
         parts = []
         if short:
-            parts.append(f"{len(short)}期低于{fmt(target)}{rule.measure}，每期扣{fmt(rule.absent_points)}分")
+            parts.append(
+                f"{len(short)}期低于{fmt(target)}{rule.measure}（第{_periods(short)}期），"
+                f"每期扣{fmt(rule.absent_points)}分"
+            )
         if blank:
-            parts.append(f"{len(blank)}期空白，每期扣{fmt(rule.blank_points)}分")
+            parts.append(f"{len(blank)}期空白（第{_periods(blank)}期），每期扣{fmt(rule.blank_points)}分")
         return points, f"{rule.label}：{'；'.join(parts)}，共扣{fmt(-points)}分", facts
     count = value if isinstance(value, Decimal) else ZERO
     facts = {"count": str(count), "target": str(target)}
     if count >= target:
         return rule.points, f"{rule.label}{fmt(count)}{rule.measure}，达到目标{fmt(target)}{rule.measure}，得{fmt(rule.points)}分", facts
     return (
-        -rule.absent_points,
+        ZERO - rule.absent_points,
         f"{rule.label}{fmt(count)}{rule.measure}，未达到目标{fmt(target)}{rule.measure}，扣{fmt(rule.absent_points)}分",
         facts,
     )
+
+
+def _periods(numbers: Sequence[int]) -> str:
+    return "、".join(str(n) for n in numbers)
 
 
 def score_per_item(rule: Rule, value: FactValue | None, weight: Decimal) -> Nominal:
@@ -256,17 +302,21 @@ def score_per_item(rule: Rule, value: FactValue | None, weight: Decimal) -> Nomi
     cap = rule.cap if rule.cap is not None else weight
     raw = rule.points * len(occ)
     points = min(raw, cap)
-    capped = f"，最高{fmt(cap)}分" if raw > cap else ""
+    capped = f"，计{fmt(raw)}分，最高不超过{fmt(cap)}分" if raw > cap else ""
     reason = f"{rule.label}{len(occ)}{rule.measure}，每{rule.measure}得{fmt(rule.points)}分{capped}，得{fmt(points)}分"
     return points, reason, {"refs": [o.ref for o in occ], "count": len(occ)}
 
 
 def score_discretionary(rule: Rule, value: FactValue | None, weight: Decimal) -> Nominal:
-    """评分人根据实际情况给 0..权重 分，必须附理由；未评分按 0 分。"""
+    """评分人根据实际情况给 0..权重（有 cap 时为 0..cap）分，必须附理由；未评分按 0 分。
+    超出范围或没有理由时拒绝计分（ScoringError）。"""
     if not isinstance(value, Assessment):
         return ZERO, f"{rule.label}：未评分，计0分", {}
-    if not ZERO <= value.points <= weight:
-        raise ValueError(f"{rule.code}：酌情分{fmt(value.points)}超出0–{fmt(weight)}分")
+    limit = rule.cap if rule.cap is not None else weight
+    if not ZERO <= value.points <= limit:
+        raise ScoringError(f"{rule.code}（{rule.label}）：酌情分{fmt(value.points)}分超出0–{fmt(limit)}分")
+    if not value.reason.strip():
+        raise ScoringError(f"{rule.code}（{rule.label}）：酌情分须附理由")
     return value.points, f"{rule.label}：{value.reason}，得{fmt(value.points)}分", {"assessed": str(value.points)}
 
 
@@ -295,7 +345,7 @@ def score_bonus(rule: Rule, value: FactValue | None) -> list[Nominal]:
 def score_notice(rule: Rule, value: FactValue | None) -> Nominal:
     """受到通报批评每次扣 points 分，在基础分之外倒扣。"""
     occ = _occurrences(value)
-    points = -(rule.points * len(occ))
+    points = ZERO - rule.points * len(occ)
     return points, f"{rule.label}{len(occ)}次，每次扣{fmt(rule.points)}分，共扣{fmt(-points)}分", {
         "refs": [o.ref for o in occ]
     }
@@ -319,55 +369,52 @@ def _line(rs: RuleSet, unit: UnitFacts, rule: Rule | None, indicator: str, point
 
 
 def _grade(rs: RuleSet, score: Decimal) -> str:
+    """等次：取下限不高于得分的最高等次（优秀≥90 含 90）；低于所有下限为“不合格”；细则未设等次为空。"""
     for band in sorted(rs.grade_bands, key=lambda b: b.min_score, reverse=True):
         if score >= band.min_score:
             return band.name
-    return rs.grade_bands[-1].name if rs.grade_bands else ""
+    return FAIL_GRADE if rs.grade_bands else ""
 
 
 def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
-    """按评分细则计算一个单位一个期间的得分与台账。规则见模块说明。"""
-    facts = unit.facts
-    rules_by_indicator: dict[str, list[Rule]] = {}
-    for rule in rs.rules:
-        rules_by_indicator.setdefault(rule.indicator, []).append(rule)
+    """按评分细则计算一个单位一个期间的得分与台账。规则见模块说明。
 
+    顺序：否决 → 各末级指标（不适用的剔除；扣分制先记基础分，再逐条规则计分并截到上限；此项不得分最后归零）
+    → 不适用折算 → 加分池（门槛、上限）→ 通报批评倒扣。总分为全部台账分值之和。
+    酌情分超出范围时抛出 ScoringError。
+    """
+    facts = unit.facts
     for rule in rs.rules:
         if rule.kind == Kind.VETO and facts.get(rule.fact) is True:
             line = _line(rs, unit, rule, rule.indicator, ZERO, f"一票否决：{rule.label}，评为不合格，不再计分",
                          {"value": True})
-            return UnitResult(unit.unit, unit.period, ZERO, "不合格", True, ZERO, ZERO, ZERO, {}, (line,))
+            return UnitResult(unit.unit, unit.period, round_score(ZERO), FAIL_GRADE, True, ZERO, ZERO, ZERO, {},
+                              (line,), ZERO)
 
+    rules_by_indicator: dict[str, list[Rule]] = {}
+    for rule in rs.rules:
+        rules_by_indicator.setdefault(rule.indicator, []).append(rule)
     not_applicable = {
         r.indicator for r in rs.rules if r.kind == Kind.NOT_APPLICABLE and facts.get(r.fact) is True
     }
+    split = {"lead": rs.lead_share, "responsible": rs.responsible_share}
     lines: list[LedgerLine] = []
     indicator_scores: dict[str, Decimal] = {}
-    bonus_lines: list[tuple[Rule, Nominal]] = []
-    notice_lines: list[tuple[Rule, Nominal]] = []
     na_weight = ZERO
 
     for ind in rs.leaves():
-        if ind.code in not_applicable or _ancestor_in(rs, ind, not_applicable):
+        if ind.code in not_applicable or _ancestor_in(rs, ind.code, not_applicable):
             na_weight += ind.weight
-            lines.append(_line(rs, unit, None, ind.code, ZERO, f"{ind.name}：本单位不适用，剔除该指标（权重{fmt(ind.weight)}分）", {}))
+            lines.append(_line(rs, unit, None, ind.code, ZERO,
+                               f"{ind.name}：本单位不适用，剔除该指标（权重{fmt(ind.weight)}分）", {}))
             continue
         score = ind.weight if ind.mode == Mode.DEDUCT else ZERO
-        if ind.mode == Mode.DEDUCT:
+        if ind.mode == Mode.DEDUCT and ind.weight:
             lines.append(_line(rs, unit, None, ind.code, ind.weight, f"{ind.name}：基础分{fmt(ind.weight)}分", {}))
         for rule in rules_by_indicator.get(ind.code, []):
-            value = facts.get(rule.fact)
-            if rule.kind == Kind.BONUS:
-                bonus_lines.extend((rule, n) for n in score_bonus(rule, value))
+            if rule.kind in (Kind.VETO, Kind.NOT_APPLICABLE, Kind.WHOLE_ITEM, Kind.BONUS, Kind.NOTICE):
                 continue
-            if rule.kind == Kind.NOTICE:
-                nominal = score_notice(rule, value)
-                if nominal[0]:
-                    notice_lines.append((rule, nominal))
-                continue
-            if rule.kind in (Kind.VETO, Kind.NOT_APPLICABLE, Kind.WHOLE_ITEM):
-                continue
-            points, reason, used = _nominal(rule, value, ind.weight)
+            points, reason, used = _nominal(rule, facts.get(rule.fact), ind.weight, split)
             if not reason:
                 continue
             points, reason = _apply_caps(rule, ind, score, points, reason)
@@ -376,8 +423,9 @@ def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
         for rule in rules_by_indicator.get(ind.code, []):
             # 此项不得分：在其他规则之后把本指标归零（扣分制、得分制相同），只出现一次。
             if rule.kind == Kind.WHOLE_ITEM and facts.get(rule.fact) is True:
-                lines.append(_line(rs, unit, rule, ind.code, -score,
-                                   f"{rule.label}，此项不得分（计0分，扣{fmt(score)}分）", {"value": True}))
+                change = "" if score == 0 else (f"，扣{fmt(score)}分" if score > 0 else f"，冲回{fmt(-score)}分")
+                lines.append(_line(rs, unit, rule, ind.code, ZERO - score,
+                                   f"{rule.label}，此项不得分（计0分{change}）", {"value": True}))
                 score = ZERO
                 break
         indicator_scores[ind.code] = score
@@ -389,34 +437,56 @@ def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
             rs, unit, None, "", rescaled - base,
             f"剔除不适用指标{fmt(na_weight)}分后，适用指标得分{fmt(round_score(base))}分按"
             f"{fmt(rs.base_total)}÷{fmt(rs.base_total - na_weight)}折算为{fmt(round_score(rescaled))}分",
-            {"na_weight": str(na_weight)},
+            {"na_weight": str(na_weight), "applicable_weight": str(rs.base_total - na_weight)},
         ))
         base = rescaled
+
+    # 加分与通报批评在基础分之外，不论挂在哪一级指标下都计（不适用指标下的除外）。
+    bonus_lines: list[tuple[Rule, Nominal]] = []
+    notice_lines: list[tuple[Rule, Nominal]] = []
+    for rule in rs.rules:
+        if rule.kind not in (Kind.BONUS, Kind.NOTICE):
+            continue
+        if rule.indicator in not_applicable or _ancestor_in(rs, rule.indicator, not_applicable):
+            continue
+        value = facts.get(rule.fact)
+        if rule.kind == Kind.BONUS:
+            bonus_lines.extend((rule, n) for n in score_bonus(rule, value))
+        else:
+            nominal = score_notice(rule, value)
+            if nominal[0]:
+                notice_lines.append((rule, nominal))
 
     bonus = _apply_bonus_pool(rs, unit, base, bonus_lines, lines)
     penalty = ZERO
     for rule, (points, reason, used) in notice_lines:
         penalty += points
         lines.append(_line(rs, unit, rule, rule.indicator, points, reason, used))
-    total = base + bonus + penalty
-    rounded = round_score(total)
+    # 总分按台账逐行相加，保证“台账之和 = 总分”逐位成立。
+    raw_total = sum((line.points for line in lines), ZERO)
+    rounded = round_score(raw_total)
     return UnitResult(unit.unit, unit.period, rounded, _grade(rs, rounded), False, base, bonus, penalty,
-                      indicator_scores, tuple(lines))
+                      indicator_scores, tuple(lines), raw_total)
 
 
-def _ancestor_in(rs: RuleSet, ind: Indicator, codes: set[str]) -> bool:
-    parent = ind.parent
-    while parent:
+def _ancestor_in(rs: RuleSet, code: str, codes: set[str]) -> bool:
+    """code 的某一级上级指标在 codes 中。"""
+    parents = {i.code: i.parent for i in rs.indicators}
+    parent = parents.get(code)
+    seen: set[str] = set()
+    while parent and parent not in seen:
         if parent in codes:
             return True
-        parent = rs.indicator(parent).parent
+        seen.add(parent)
+        parent = parents.get(parent)
     return False
 
 
-def _nominal(rule: Rule, value: FactValue | None, weight: Decimal) -> Nominal:
+def _nominal(rule: Rule, value: FactValue | None, weight: Decimal, split: Mapping[str, Decimal]) -> Nominal:
     if rule.kind == Kind.PER_OCCURRENCE:
-        points, reason, used = score_per_occurrence(rule, value)
-        return (points, reason if points else "", used)
+        points, reason, used = score_per_occurrence(rule, value, split)
+        # 没有事件不出台账行；有事件但分担比例为 0 时仍记一行（0 分），留下分担依据。
+        return (points, reason if used["count"] else "", used)
     if rule.kind == Kind.CONDITION:
         return score_condition(rule, value)
     if rule.kind == Kind.PRESENCE:
@@ -427,37 +497,45 @@ def _nominal(rule: Rule, value: FactValue | None, weight: Decimal) -> Nominal:
         return score_per_item(rule, value, weight)
     if rule.kind == Kind.DISCRETIONARY:
         return score_discretionary(rule, value, weight)
-    raise ValueError(f"未知的规则类型：{rule.kind}")
+    raise ScoringError(f"未知的规则类型：{rule.kind}")
 
 
 def _apply_caps(rule: Rule, ind: Indicator, score: Decimal, points: Decimal, reason: str) -> tuple[Decimal, str]:
-    """扣分：单条规则不超过其 cap（缺省为指标权重），指标得分不低于 0（扣完为止）。
+    """扣分：单条规则不超过其 cap（缺省为指标权重）；扣分制指标得分不低于 0（扣完为止）。
     得分：指标得分不超过权重。被截去的部分写进原因。"""
     if points < 0:
         cap = rule.cap if rule.cap is not None else ind.weight
-        limit = min(cap, max(score, ZERO)) if ind.mode == Mode.DEDUCT else cap
-        allowed = min(-points, limit)
-        if allowed < -points:
-            reason += f"；可扣上限{fmt(limit)}分，扣完为止，实扣{fmt(allowed)}分"
-        return -allowed, reason
+        wanted = -points
+        if ind.mode == Mode.DEDUCT and max(score, ZERO) < min(cap, wanted):
+            allowed = max(score, ZERO)
+            reason += f"；本指标仅剩{fmt(allowed)}分，扣完为止，实扣{fmt(allowed)}分"
+        elif cap < wanted:
+            allowed = cap
+            reason += f"；本条扣分上限{fmt(cap)}分，实扣{fmt(allowed)}分"
+        else:
+            allowed = wanted
+        return ZERO - allowed, reason
     if points > 0 and score + points > ind.weight:
         allowed = max(ind.weight - score, ZERO)
-        return allowed, reason + f"；本指标最高{fmt(ind.weight)}分，实得{fmt(allowed)}分"
+        return allowed, reason + f"；本指标最高{fmt(ind.weight)}分，已得{fmt(score)}分，实得{fmt(allowed)}分"
     return points, reason
 
 
 def _apply_bonus_pool(rs: RuleSet, unit: UnitFacts, base: Decimal, bonus_lines: list[tuple[Rule, Nominal]],
                       lines: list[LedgerLine]) -> Decimal:
-    """加分池：只有基础分超过门槛才计入；合计不超过池上限。每项加分都有一行，未计入的记 0 分并说明原因。"""
-    gate_ok = rs.bonus_gate is None or base > rs.bonus_gate
+    """加分池：只有基础分“超过”门槛才计入（按两位小数显示值比较，与等次一致；恰好等于门槛不加分）；
+    合计不超过池上限。每项加分都有一行，未计入的记 0 分并说明原因。"""
+    shown_base = round_score(base)
+    gate_ok = rs.bonus_gate is None or shown_base > rs.bonus_gate
     total = ZERO
     for rule, (points, reason, used) in bonus_lines:
         if points and not gate_ok:
-            reason = f"{reason}；基础分{fmt(round_score(base))}分未超过{fmt(rs.bonus_gate or ZERO)}分，不计加分"
+            reason = f"{reason}；基础分{fmt(shown_base)}分未超过{fmt(rs.bonus_gate or ZERO)}分，不计加分"
             points = ZERO
         elif points and total + points > rs.bonus_cap:
             allowed = max(rs.bonus_cap - total, ZERO)
-            reason = f"{reason}；加分合计已达上限{fmt(rs.bonus_cap)}分，实加{fmt(allowed)}分"
+            reason = (f"{reason}；加分合计不超过{fmt(rs.bonus_cap)}分，此前已加{fmt(total)}分，"
+                      f"实加{fmt(allowed)}分")
             points = allowed
         total += points
         lines.append(_line(rs, unit, rule, rule.indicator, points, reason, used))
@@ -474,6 +552,7 @@ class RolledUp:
     grade: str
     vetoed: bool
     lines: tuple[LedgerLine, ...]
+    raw_total: Decimal = ZERO  # 未取整 = 各行之和
 
 
 def roll_up(rs: RuleSet, unit: str, results: Sequence[UnitResult], *, period: str = "年度") -> RolledUp:
@@ -497,10 +576,11 @@ def roll_up(rs: RuleSet, unit: str, results: Sequence[UnitResult], *, period: st
         )
         lines.append(LedgerLine(unit, "", "", period, part, reason, {"period": name}, rs.label))
     if vetoed:
-        lines.append(LedgerLine(unit, "", "", period, -total, "期间内有一票否决事项，年度评为不合格", {}, rs.label))
-        return RolledUp(unit, ZERO, "不合格", True, tuple(lines))
+        lines.append(LedgerLine(unit, "", "", period, ZERO - total, "期间内有一票否决事项，年度评为不合格", {},
+                                rs.label))
+        return RolledUp(unit, round_score(ZERO), FAIL_GRADE, True, tuple(lines), ZERO)
     rounded = round_score(total)
-    return RolledUp(unit, rounded, _grade(rs, rounded), False, tuple(lines))
+    return RolledUp(unit, rounded, _grade(rs, rounded), False, tuple(lines), total)
 
 
 def score_all(rs: RuleSet, units: Sequence[UnitFacts]) -> list[UnitResult]:
@@ -512,6 +592,7 @@ def rank(results: Sequence[UnitResult]) -> dict[str, int]:
     ordered = sorted(results, key=lambda r: (r.vetoed, -r.total))
     ranks: dict[str, int] = {}
     prev: tuple[bool, Decimal] | None = None
+    current = 0
     for i, r in enumerate(ordered, start=1):
         key = (r.vetoed, r.total)
         if key != prev:

@@ -32,7 +32,7 @@ from workplan.models import (
 )
 from workplan.parsers import ParseResult, parse_plan_bytes
 from workplan.parsers.readers import SUPPORTED_EXTENSIONS
-from workplan.parsers.text import match_key
+from workplan.parsers.text import match_key, to_simplified
 from workplan.sections import SectionResolver
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -167,7 +167,8 @@ def default_title(plan_import: PlanImport, *, year: int | None = None) -> str:
         return str(parse["title"])[:255]
     year = year or plan_import.year or parse.get("year")
     if parse.get("issuing_unit") and year:
-        return f"{parse['issuing_unit']}{year}年政务公开工作要点"[:255]
+        # 界面为简体：发文单位按简体写进标题，避免“樟樹市統計局2023年政务公开工作要点”这样的繁简混排。
+        return f"{to_simplified(parse['issuing_unit'])}{year}年政务公开工作要点"[:255]
     return plan_import.source_name.rsplit(".", 1)[0][:255] or "政务公开工作要点"
 
 

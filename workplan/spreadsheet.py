@@ -482,6 +482,7 @@ class SheetDiff:
     missing: list[dict[str, Any]]
     errors: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
+    section_names: dict[int, str] = field(default_factory=dict)
 
     def of(self, action: str) -> list[RowChange]:
         return [r for r in self.rows if r.action == action]
@@ -507,6 +508,18 @@ class SheetDiff:
         ]
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
+    def _filled(self, row: RowChange) -> list[dict[str, str]]:
+        """新增行中填了内容的各列（按表头顺序）。"""
+        filled = []
+        for key in self.present:
+            if key in ROLE_BY_KEY:
+                value: Any = [p.section_id for p in row.sections.get(key, [])]
+            else:
+                value = row.fields.get(key)
+            if key != "code" and _norm(value) not in ("", []):
+                filled.append(_change(self.headers, key, None, value, self.section_names))
+        return filled
+
     def as_json(self) -> dict[str, Any]:
         return {
             "version": 1,
@@ -515,7 +528,12 @@ class SheetDiff:
             "counts": self.counts,
             "fingerprint": self.fingerprint,
             "new": [
-                {"line": r.line, "code": r.code, "title": r.fields.get("title", ""), "changes": r.changes}
+                {
+                    "line": r.line,
+                    "code": r.code,
+                    "title": r.fields.get("title", ""),
+                    "changes": self._filled(r),
+                }
                 for r in self.of("new")
             ],
             "changed": [
@@ -557,8 +575,8 @@ def _display(key: str, value: Any, names: dict[int, str] | None = None) -> str:
     return str(value)
 
 
-def _change(sheet: ValidatedSheet, key: str, old: Any, new: Any, names: dict[int, str]) -> dict[str, str]:
-    return {"column": sheet.headers[key], "old": _display(key, old, names), "new": _display(key, new, names)}
+def _change(headers: dict[str, str], key: str, old: Any, new: Any, names: dict[int, str]) -> dict[str, str]:
+    return {"column": headers[key], "old": _display(key, old, names), "new": _display(key, new, names)}
 
 
 def diff_sheet(sheet: ValidatedSheet, snapshot: PlanSnapshot) -> SheetDiff:
@@ -573,7 +591,11 @@ def diff_sheet(sheet: ValidatedSheet, snapshot: PlanSnapshot) -> SheetDiff:
     keys = [k for k in sheet.present if k != "code"]
     for row in sheet.rows:
         current = snapshot.tasks.get(row.code)
-        if current is not None and current.is_heading:
+        if current is None:
+            # 新增行的逐列说明只在预览页用得到，留到 as_json 时再生成。
+            rows.append(RowChange(row.line, row.code, "new", None, dict(row.values), dict(row.sections)))
+            continue
+        if current.is_heading:
             errors.append(
                 _issue(row.line, f"任务编号“{row.code}”是章节标题，不能在任务表中修改", sheet.headers["code"])
             )
@@ -585,34 +607,25 @@ def diff_sheet(sheet: ValidatedSheet, snapshot: PlanSnapshot) -> SheetDiff:
             if key in ROLE_BY_KEY:
                 picks = row.sections[key]
                 new_ids = [p.section_id for p in picks]
-                old_ids = (
-                    sorted(current.section_ids(ROLE_BY_KEY[key]), key=lambda sid: names.get(sid, ""))
-                    if current
-                    else []
-                )
+                old_ids = sorted(current.section_ids(ROLE_BY_KEY[key]), key=lambda sid: names.get(sid, ""))
                 if set(old_ids) != set(new_ids):
                     sections[key] = picks
-                    changes.append(_change(sheet, key, old_ids, new_ids, names))
+                    changes.append(_change(sheet.headers, key, old_ids, new_ids, names))
                 continue
             new = row.values[key]
-            old = current.values.get(key) if current else None
+            old = current.values.get(key)
             if _norm(old) != _norm(new):
                 fields[key] = new
-                changes.append(_change(sheet, key, old, new, names))
-        if current is None:
-            rows.append(
-                RowChange(row.line, row.code, "new", None, dict(row.values), dict(row.sections), changes)
-            )
-        else:
-            action = "changed" if changes else "unchanged"
-            rows.append(RowChange(row.line, row.code, action, current.id, fields, sections, changes))
+                changes.append(_change(sheet.headers, key, old, new, names))
+        action = "changed" if changes else "unchanged"
+        rows.append(RowChange(row.line, row.code, action, current.id, fields, sections, changes))
     in_file = {r.code for r in sheet.rows}
     missing = [
         {"code": t.code, "task_id": t.id, "title": t.values.get("title", "")}
         for t in snapshot.tasks.values()
         if not t.is_heading and t.code not in in_file
     ]
-    return SheetDiff(sheet.headers, sheet.present, rows, missing, errors, sheet.warnings)
+    return SheetDiff(sheet.headers, sheet.present, rows, missing, errors, sheet.warnings, names)
 
 
 # ---------------------------------------------------------------- export

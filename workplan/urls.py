@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("plans/", views.plan_list, name="plan_list"),
     path("plans/<int:pk>/", views.plan_detail, name="plan_detail"),
+    path("plans/<int:pk>/source/", views.plan_source_download, name="plan_source_download"),
     path("tasks/", views.task_list, name="task_list"),
     path("tasks/mine/", views.my_tasks, name="my_tasks"),
     path("tasks/<int:pk>/", views.task_detail, name="task_detail"),

@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
 
+from workplan.downloads import private_file_response
 from workplan import access, services, views_progress
 from workplan.calendar_db import load_calendar
 from workplan.filters import TaskFilter
@@ -158,3 +159,11 @@ def section_list(request: HttpRequest) -> HttpResponse:
     )
     groups = SectionGroup.objects.prefetch_related("members")
     return render(request, "workplan/section_list.html", {"sections": sections, "groups": groups})
+
+
+@login_required
+@require_GET
+def plan_source_download(request: HttpRequest, pk: int) -> FileResponse:
+    """下载导入时保存的计划原始文件（有权查看该计划的用户）。"""
+    plan = access.get_plan_for_user(request.user, pk)  # type: ignore[arg-type]
+    return private_file_response(plan.source_file, filename=plan.source_name)

@@ -28,6 +28,7 @@ from workplan.forms_progress import (
     ReviewForm,
     ReviewQueueFilterForm,
 )
+from workplan.downloads import private_file_response
 from workplan.models import Evidence, ProgressReport, ReportEvent, ReportStatus, ReviewState, Task, User
 from workplan.periods import quarter_of
 
@@ -246,21 +247,11 @@ def evidence_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     """下载佐证文件：经过权限检查，以附件形式发送（不经公开的 MEDIA 地址）。"""
     evidence = access.get_evidence_for_user(request.user, pk)  # type: ignore[arg-type]
-    if evidence.kind != Evidence.Kind.FILE or not evidence.file:
+    if evidence.kind != Evidence.Kind.FILE:
         raise Http404("没有可下载的文件")
-    try:
-        handle = evidence.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404("文件已不存在") from exc
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=evidence.original_name or (evidence.file.name or "").rsplit("/", 1)[-1],
-        content_type=evidence.content_type or "application/octet-stream",
+    return private_file_response(
+        evidence.file, filename=evidence.original_name, content_type=evidence.content_type
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @login_required

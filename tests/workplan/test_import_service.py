@@ -109,7 +109,7 @@ class TestSampleImport:
         assert plan.year == 2023
         assert plan.parent_doc_number == "樟府辦發〔2023〕28號"
         assert plan.issuing_unit == "樟樹市統計局"
-        assert plan.title == "樟樹市統計局2023年政务公开工作要点"  # the sample has no title line
+        assert plan.title == "樟树市统计局2023年政务公开工作要点"  # the sample has no title line
 
     def test_traditional_leads_resolve_to_simplified_sections(self, bureau, office_user, sample_bytes):
         imp = preview(sample_bytes, office_user)

@@ -138,3 +138,13 @@ class TestPlansAndSections:
         lead_page = as_lead.get(reverse("home")).content.decode()
         assert "导入计划" in office_page
         assert "导入计划" not in lead_page
+
+
+def test_uploaded_files_are_not_served_from_an_open_media_url(as_office, plan):
+    from django.core.files.base import ContentFile
+
+    plan.source_file.save("secret-plan.txt", ContentFile("内部文件".encode()), save=True)
+    assert as_office.get("/" + plan.source_file.url.lstrip("/")).status_code == 404
+    response = as_office.get(reverse("plan_source_download", args=[plan.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).decode() == "内部文件"

@@ -44,6 +44,7 @@ def world(plan, task, sections, office_user, lead_user) -> World:
     report = make_report(task, sections["lead"], year=plan.year, quarter=1, submitted_by=lead_user)
     evidence = make_evidence(report, kind=Evidence.Kind.FILE, original_name="佐证.pdf", uploaded_by=lead_user)
     evidence.file.save("matrix.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
+    plan.source_file.save("matrix-plan.txt", ContentFile(MINI_PLAN.encode()), save=True)
     document = plan_import_preview(name="matrix.txt", data=MINI_PLAN.encode(), year=None, user=office_user)
     batch = PlanImport.objects.create(
         kind=PlanImport.Kind.UPDATE, source_file="imports/matrix.xlsx", source_name="matrix.xlsx", plan=plan,
@@ -76,6 +77,8 @@ MATRIX: list[tuple[str, str, str | None, tuple[int | None, ...]]] = [
     ("plan_list",               "post", None,         (405,  _,       _,   _,   _,       _)),
     ("plan_detail",             "get",  "plan",       (200,  200,     200, 200, 404,     200)),
     ("plan_detail",             "post", "plan",       (405,  _,       _,   _,   _,       _)),
+    ("plan_source_download",    "get",  "plan",       (200,  200,     200, 200, 404,     200)),
+    ("plan_source_download",    "post", "plan",       (405,  _,       _,   _,   _,       _)),
     ("task_list",               "get",  None,         (200,  200,     200, 200, 200,     200)),
     ("task_list",               "post", None,         (405,  _,       _,   _,   _,       _)),
     ("my_tasks",                "get",  None,         (200,  200,     200, 200, 200,     200)),
