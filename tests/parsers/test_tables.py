@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workplan.parsers.tables import header_role, parse_table, split_flattened_lines, split_flattened_text
+from workplan.parsers.flattened import split_flattened_lines, split_flattened_text
+from workplan.parsers.tables import header_role, parse_table
 from workplan.parsers.types import ParseResult
 
 WEB_COPY = """\

@@ -40,7 +40,8 @@ def parse_plan_text(text: str, *, year: int | None = None, first_line_no: int = 
     表格前的文字交给正文解析器取标题、年度、上级文号；表格解析不出任务时退回正文解析
     （正文里偶尔出现的“|”不应毁掉整份文件）。"""
     from .document import parse_document
-    from .tables import parse_table, split_flattened_lines
+    from .flattened import split_flattened_lines
+    from .tables import parse_table
 
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     flat = split_flattened_lines(lines, first_line_no=first_line_no)
