@@ -13,7 +13,7 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
@@ -86,13 +86,18 @@ def get_task_for_user(user: User, pk: int, *, write: bool = False) -> Task:
 
 
 def visible_reports(user: User) -> QuerySet[ProgressReport]:
-    """该用户能看到的进展报送：办公室、局长全部；股室人员与只读用户只看本股室的报送。"""
+    """该用户能看到的进展报送：办公室、局长全部；股室人员与只读用户看本股室的报送，
+    以及本股室牵头的任务上各责任股室的报送（牵头股室负责统筹，需要看到配合股室的进展）。"""
     qs = ProgressReport.objects.all()
     if can_read_all(user):
         return qs
     if user.section_id is None:
         return qs.none()
-    return qs.filter(section_id=user.section_id)
+    return qs.filter(Q(section_id=user.section_id) | Q(task_id__in=_led_task_ids(user.section_id)))
+
+
+def _led_task_ids(section_id: int) -> QuerySet[TaskAssignment]:
+    return TaskAssignment.objects.filter(section_id=section_id, role=AssignmentRole.LEAD).values("task_id")
 
 
 def visible_evidence(user: User) -> QuerySet[Evidence]:
@@ -102,7 +107,9 @@ def visible_evidence(user: User) -> QuerySet[Evidence]:
         return qs
     if user.section_id is None:
         return qs.none()
-    return qs.filter(report__section_id=user.section_id)
+    return qs.filter(
+        Q(report__section_id=user.section_id) | Q(report__task_id__in=_led_task_ids(user.section_id))
+    )
 
 
 # —— 进展报送、审核与佐证材料（workplan/reporting.py、views_progress.py 使用）——

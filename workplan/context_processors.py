@@ -24,6 +24,7 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("导入记录", "plan_import_list", (Role.OFFICE,)),
     ("股室设置", "section_list", (Role.OFFICE,)),
     ("审计日志", "audit_list", (Role.OFFICE,)),
+    ("考核评分", "score_overview", (Role.OFFICE, Role.DIRECTOR, Role.SECTION)),
 ]
 
 

@@ -67,7 +67,12 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "workplan/plan_detail.html",
-        {"plan": plan, "tasks": tasks, "can_manage": access.can_manage_plans(request.user)},  # type: ignore[arg-type]
+        {
+            "plan": plan,
+            "tasks": tasks,
+            "can_manage": access.can_manage_plans(request.user),  # type: ignore[arg-type]
+            "can_export": access.can_read_all(request.user),  # type: ignore[arg-type]
+        },
     )
 
 

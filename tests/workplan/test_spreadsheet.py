@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime
 import io
-import zipfile
 
+import docx
 import openpyxl
 import pytest
 from django.db import connection
@@ -484,10 +484,11 @@ def test_a_file_with_any_error_cannot_be_applied_and_writes_nothing(
 
 
 def _docx_bytes() -> bytes:
+    """一份真正的 Word 文档（之后被改名为 .xlsx 上传）。"""
+    document = docx.Document()
+    document.add_paragraph("（一）深化统计数据公开。")
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("[Content_Types].xml", "<Types/>")
-        zf.writestr("word/document.xml", "<w:document/>")
+    document.save(buffer)
     return buffer.getvalue()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 
+import docx
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -230,12 +231,31 @@ class TestReimport:
         assert task.due_date is None
 
     def test_a_renamed_docx_is_refused_on_the_upload_form(self, as_office, plan, task):
+        document = docx.Document()
+        document.add_paragraph("（一）深化统计数据公开。")
+        buffer = io.BytesIO()
+        document.save(buffer)
         response = as_office.post(
-            reimport_url(plan), {"file": SimpleUploadedFile("任务.xlsx", b"PK\x03\x04 not really a zip")}
+            reimport_url(plan), {"file": SimpleUploadedFile("任务.xlsx", buffer.getvalue())}
         )
         assert response.status_code == 200
-        assert "不是有效的Excel 工作簿" in response.content.decode()
+        assert "扩展名是 .xlsx，但内容是Word 文档（.docx），请改用正确的扩展名。" in response.content.decode()
         assert not PlanImport.objects.exists()
+
+    @pytest.mark.parametrize(
+        ("name", "data", "message"),
+        [
+            ("任务.xlsx", b"", "所提交的是空文件"),
+            ("任务.xlsx", bytes(range(256)) * 40, "不是有效的Excel 工作簿"),
+            ("任务.csv", "姓名,电话\n张三,1\n".encode(), "找不到任务表的表头"),
+        ],
+    )
+    def test_bad_files_are_refused_on_the_upload_form(self, as_office, plan, task, name, data, message):
+        response = as_office.post(reimport_url(plan), {"file": SimpleUploadedFile(name, data)})
+        assert response.status_code == 200
+        assert message in response.content.decode()
+        assert not PlanImport.objects.exists()
+        assert Task.objects.get(pk=task.pk).title == task.title
 
     def test_a_50_mb_upload_is_refused_without_being_read(self, as_office, plan, task, settings):
         assert settings.MAX_UPLOAD_BYTES < 50 * 1024 * 1024
