@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -169,14 +170,18 @@ def main() -> None:
     Section.objects.bulk_create([Section(name=name, sort_order=i) for i, name in enumerate(SECTIONS, 1)])
     rows, expected_assignments = make_rows(n, random.Random(20230101))
     data = bytes(build_dataset(spreadsheet.HEADERS, rows, title="工作任务").export("xlsx"))
-    print(f"database: {TMP}/db.sqlite3 (SQLite), Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    print(
+        f"database: SQLite in a temporary directory (removed at exit), "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+    )
     print(
         f"file: {n} tasks, {len(spreadsheet.HEADERS)} columns, {len(data) / 1024:.0f} KiB xlsx, "
         f"{len(SECTIONS)} sections, {expected_assignments} assignments"
     )
-    paths = {
-        "ours (calamine read + validate + bulk write, one transaction)": our_path,
-        "django-import-export (XLSX().create_dataset + import_data, defaults)": die_path,
+    paths = {"ours": our_path, "DIE": die_path}
+    labels = {
+        "ours": "ours (calamine read + validate + bulk write, one transaction)",
+        "DIE": "django-import-export (XLSX().create_dataset + import_data, defaults)",
     }
     # Interleave the runs and keep each path's best time: the machine is shared, and the load
     # changes from one run to the next.
@@ -184,15 +189,15 @@ def main() -> None:
     plans: dict[str, WorkPlan] = {}
     for i in range(repeat):
         for name, func in paths.items():
-            elapsed, plan = timed_run(func, data, f"{name[:4]}-{i}")
+            elapsed, plan = timed_run(func, data, f"{name}-{i}")
             times[name].append(elapsed)
             plans.setdefault(name, plan)
     best = {name: min(values) for name, values in times.items()}
     for name, func in paths.items():
-        peak = peak_memory(func, data, f"{name[:4]}-mem")
+        peak = peak_memory(func, data, f"{name}-mem")
         runs = ", ".join(f"{t:.3f}" for t in times[name])
         print(
-            f"{name}: best {best[name]:.3f} s of {repeat} ({runs}), {n / best[name]:,.0f} rows/s, "
+            f"{labels[name]}: best {best[name]:.3f} s of {repeat} ({runs}), {n / best[name]:,.0f} rows/s, "
             f"tracemalloc peak {peak / 1024 / 1024:.1f} MiB"
         )
 
@@ -200,7 +205,7 @@ def main() -> None:
     for name, plan in plans.items():
         tasks = Task.objects.filter(plan=plan).count()
         assignments = TaskAssignment.objects.filter(task__plan=plan).count()
-        print(f"check {name[:4].strip()}: {tasks} tasks, {assignments} assignments")
+        print(f"check {name}: {tasks} tasks, {assignments} assignments")
         if tasks != n or assignments != expected_assignments:
             raise SystemExit(f"{name}: expected {n} tasks and {expected_assignments} assignments")
         counted.append(
@@ -212,9 +217,11 @@ def main() -> None:
     print(f"check: both paths produced the same assignments: {same}")
     if not same:
         raise SystemExit("assignments differ between the two paths")
-    ours, die = best.values()
-    print(f"ratio: {die / ours:.2f}")
+    print(f"ratio: {best['DIE'] / best['ours']:.2f}")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)

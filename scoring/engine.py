@@ -1,6 +1,7 @@
 """考核评分引擎（纯标准库）：评分细则 + 事实 → 扣分/加分台账与总分、等次。
 
-不依赖 Django、pandas 或数据库。金额用 Decimal；每条台账保留全精度，只在总分处四舍五入一次（ROUND_HALF_UP，两位）。
+不依赖 Django、pandas 或数据库。金额用 Decimal；每条台账保留全精度，
+只在总分处四舍五入一次（ROUND_HALF_UP，两位）。
 
 计分口径：
 - 指标分“扣分制”（deduct：从权重起扣，扣完为止，最低 0 分）和“得分制”（earn：从 0 起得分，最高不超过权重）；
@@ -10,7 +11,8 @@
 - 通报批评倒扣在基础分之外；
 - 任一否决条件成立：等次为不合格，总分计 0 分，不再计其他项；
 - 牵头/责任分担：事件带角色（lead/responsible）时按细则的分担比例计，否则按事件自带的比例（缺省 1）；
-- 总分 = 各条台账分值之和（未取整，raw_total），等次按四舍五入后的总分；低于所有等次下限为“不合格”。
+- 总分 = 各条台账分值之和（未取整，raw_total），等次按四舍五入后的总分；
+  低于所有等次下限且无兜底档时为“不合格”。
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import Union
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -141,7 +142,7 @@ class BonusItem:
     evidence: str = ""  # 证明材料（文件名、文号或链接）；缺少且规则要求时不予加分
 
 
-FactValue = Union[bool, Decimal, tuple[Occurrence, ...], tuple[Decimal, ...], Assessment, tuple[BonusItem, ...]]
+FactValue = bool | Decimal | tuple[Occurrence, ...] | tuple[Decimal, ...] | Assessment | tuple[BonusItem, ...]
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,9 @@ def occurrence_share(occ: Occurrence, split: Mapping[str, Decimal] | None = None
     return occ.share
 
 
-def score_per_occurrence(rule: Rule, value: FactValue | None, split: Mapping[str, Decimal] | None = None) -> Nominal:
+def score_per_occurrence(
+    rule: Rule, value: FactValue | None, split: Mapping[str, Decimal] | None = None
+) -> Nominal:
     """每次扣 points 分：−points × Σ分担比例（split 为细则的 {"lead": 牵头比例, "responsible": 责任比例}）。
 
     原因写明次数、单价与合计；有分担时写出折算算式（如“按分担比例折算为0.7+1=1.7项”），
@@ -226,7 +229,8 @@ def score_per_occurrence(rule: Rule, value: FactValue | None, split: Mapping[str
     qty_text = f"{len(occ)}{rule.measure}"
     if shared:
         terms = "+".join(
-            fmt(s) + (f"（{ROLE_NAMES.get(o.role, o.role)}）" if o.role else "") for o, s in zip(occ, shares)
+            fmt(s) + (f"（{ROLE_NAMES.get(o.role, o.role)}）" if o.role else "")
+            for o, s in zip(occ, shares, strict=True)
         )
         qty_text += f"，按分担比例折算为{terms}={fmt(qty)}{rule.measure}"
     reason = f"{rule.label}{qty_text}，每{rule.measure}扣{fmt(rule.points)}分，共扣{fmt(-points)}分"
@@ -235,7 +239,8 @@ def score_per_occurrence(rule: Rule, value: FactValue | None, split: Mapping[str
         "count": len(occ),
         "weighted": str(qty),
         "shares": [
-            {"ref": o.ref, "share": str(s), **({"role": o.role} if o.role else {})} for o, s in zip(occ, shares)
+            {"ref": o.ref, "share": str(s), **({"role": o.role} if o.role else {})}
+            for o, s in zip(occ, shares, strict=True)
         ],
     }
     return points, reason, used
@@ -253,7 +258,11 @@ def score_presence(rule: Rule, value: FactValue | None) -> Nominal:
     if value is True:
         return rule.points, f"{rule.label}：有，得{fmt(rule.points)}分", {"present": True}
     note = "无" if value is False else "无（未提供）"
-    return ZERO - rule.absent_points, f"{rule.label}：{note}，扣{fmt(rule.absent_points)}分", {"present": False}
+    return (
+        ZERO - rule.absent_points,
+        f"{rule.label}：{note}，扣{fmt(rule.absent_points)}分",
+        {"present": False},
+    )
 
 
 def score_quantity(rule: Rule, value: FactValue | None) -> Nominal:
@@ -264,14 +273,23 @@ def score_quantity(rule: Rule, value: FactValue | None) -> Nominal:
       （blank_points 为 0 时空白期按低于目标扣），全部达标得 points 分。
     """
     target = rule.target or ZERO
-    if isinstance(value, tuple):
+    if isinstance(value, tuple) and value:  # 空序列 = 没有任何一期的数据，按总数 0 处理，不能算“各期均达标”
         series = [v for v in value if isinstance(v, Decimal)]
         blank = [i + 1 for i, v in enumerate(series) if v == 0 and rule.blank_points]
         short = [i + 1 for i, v in enumerate(series) if v < target and (i + 1) not in blank]
         points = ZERO - (rule.absent_points * len(short) + rule.blank_points * len(blank))
-        facts = {"series": [str(v) for v in series], "target": str(target), "short": short, "blank": blank}
+        facts: dict[str, object] = {
+            "series": [str(v) for v in series],
+            "target": str(target),
+            "short": short,
+            "blank": blank,
+        }
         if not short and not blank:
-            return rule.points, f"{rule.label}：各期均不低于{fmt(target)}{rule.measure}，得{fmt(rule.points)}分", facts
+            return (
+                rule.points,
+                f"{rule.label}：各期均不低于{fmt(target)}{rule.measure}，得{fmt(rule.points)}分",
+                facts,
+            )
         parts = []
         if short:
             parts.append(
@@ -282,13 +300,17 @@ def score_quantity(rule: Rule, value: FactValue | None) -> Nominal:
             parts.append(f"{len(blank)}期空白（第{_periods(blank)}期），每期扣{fmt(rule.blank_points)}分")
         return points, f"{rule.label}：{'；'.join(parts)}，共扣{fmt(-points)}分", facts
     count = value if isinstance(value, Decimal) else ZERO
-    facts = {"count": str(count), "target": str(target)}
+    total_facts: dict[str, object] = {"count": str(count), "target": str(target)}
     if count >= target:
-        return rule.points, f"{rule.label}{fmt(count)}{rule.measure}，达到目标{fmt(target)}{rule.measure}，得{fmt(rule.points)}分", facts
+        return (
+            rule.points,
+            f"{rule.label}{fmt(count)}{rule.measure}，达到目标{fmt(target)}{rule.measure}，得{fmt(rule.points)}分",
+            total_facts,
+        )
     return (
         ZERO - rule.absent_points,
         f"{rule.label}{fmt(count)}{rule.measure}，未达到目标{fmt(target)}{rule.measure}，扣{fmt(rule.absent_points)}分",
-        facts,
+        total_facts,
     )
 
 
@@ -303,7 +325,10 @@ def score_per_item(rule: Rule, value: FactValue | None, weight: Decimal) -> Nomi
     raw = rule.points * len(occ)
     points = min(raw, cap)
     capped = f"，计{fmt(raw)}分，最高不超过{fmt(cap)}分" if raw > cap else ""
-    reason = f"{rule.label}{len(occ)}{rule.measure}，每{rule.measure}得{fmt(rule.points)}分{capped}，得{fmt(points)}分"
+    reason = (
+        f"{rule.label}{len(occ)}{rule.measure}，每{rule.measure}得{fmt(rule.points)}分{capped}，"
+        f"得{fmt(points)}分"
+    )
     return points, reason, {"refs": [o.ref for o in occ], "count": len(occ)}
 
 
@@ -317,7 +342,11 @@ def score_discretionary(rule: Rule, value: FactValue | None, weight: Decimal) ->
         raise ScoringError(f"{rule.code}（{rule.label}）：酌情分{fmt(value.points)}分超出0–{fmt(limit)}分")
     if not value.reason.strip():
         raise ScoringError(f"{rule.code}（{rule.label}）：酌情分须附理由")
-    return value.points, f"{rule.label}：{value.reason}，得{fmt(value.points)}分", {"assessed": str(value.points)}
+    return (
+        value.points,
+        f"{rule.label}：{value.reason}，得{fmt(value.points)}分",
+        {"assessed": str(value.points)},
+    )
 
 
 def score_bonus(rule: Rule, value: FactValue | None) -> list[Nominal]:
@@ -346,16 +375,25 @@ def score_notice(rule: Rule, value: FactValue | None) -> Nominal:
     """受到通报批评每次扣 points 分，在基础分之外倒扣。"""
     occ = _occurrences(value)
     points = ZERO - rule.points * len(occ)
-    return points, f"{rule.label}{len(occ)}次，每次扣{fmt(rule.points)}分，共扣{fmt(-points)}分", {
-        "refs": [o.ref for o in occ]
-    }
+    return (
+        points,
+        f"{rule.label}{len(occ)}次，每次扣{fmt(rule.points)}分，共扣{fmt(-points)}分",
+        {"refs": [o.ref for o in occ]},
+    )
 
 
 # ---- the unit computation --------------------------------------------------------------------------------
 
 
-def _line(rs: RuleSet, unit: UnitFacts, rule: Rule | None, indicator: str, points: Decimal, reason: str,
-          facts: Mapping[str, object]) -> LedgerLine:
+def _line(
+    rs: RuleSet,
+    unit: UnitFacts,
+    rule: Rule | None,
+    indicator: str,
+    points: Decimal,
+    reason: str,
+    facts: Mapping[str, object],
+) -> LedgerLine:
     return LedgerLine(
         unit=unit.unit,
         indicator=indicator,
@@ -369,11 +407,18 @@ def _line(rs: RuleSet, unit: UnitFacts, rule: Rule | None, indicator: str, point
 
 
 def _grade(rs: RuleSet, score: Decimal) -> str:
-    """等次：取下限不高于得分的最高等次（优秀≥90 含 90）；低于所有下限为“不合格”；细则未设等次为空。"""
-    for band in sorted(rs.grade_bands, key=lambda b: b.min_score, reverse=True):
+    """等次：取下限不高于得分的最高等次（优秀≥90 含 90）；细则未设等次为空。
+
+    低于所有下限时：最低一档下限不高于 0（兜底档，如“不合格 0”，倒扣后为负分仍属此档）取最低一档；
+    否则（细则只列到“合格 60”）为“不合格”，不把 50 分算作合格。
+    """
+    bands = sorted(rs.grade_bands, key=lambda b: b.min_score, reverse=True)
+    for band in bands:
         if score >= band.min_score:
             return band.name
-    return FAIL_GRADE if rs.grade_bands else ""
+    if not bands:
+        return ""
+    return bands[-1].name if bands[-1].min_score <= 0 else FAIL_GRADE
 
 
 def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
@@ -386,10 +431,28 @@ def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
     facts = unit.facts
     for rule in rs.rules:
         if rule.kind == Kind.VETO and facts.get(rule.fact) is True:
-            line = _line(rs, unit, rule, rule.indicator, ZERO, f"一票否决：{rule.label}，评为不合格，不再计分",
-                         {"value": True})
-            return UnitResult(unit.unit, unit.period, round_score(ZERO), FAIL_GRADE, True, ZERO, ZERO, ZERO, {},
-                              (line,), ZERO)
+            line = _line(
+                rs,
+                unit,
+                rule,
+                rule.indicator,
+                ZERO,
+                f"一票否决：{rule.label}，评为不合格，不再计分",
+                {"value": True},
+            )
+            return UnitResult(
+                unit.unit,
+                unit.period,
+                round_score(ZERO),
+                FAIL_GRADE,
+                True,
+                ZERO,
+                ZERO,
+                ZERO,
+                {},
+                (line,),
+                ZERO,
+            )
 
     rules_by_indicator: dict[str, list[Rule]] = {}
     for rule in rs.rules:
@@ -405,12 +468,23 @@ def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
     for ind in rs.leaves():
         if ind.code in not_applicable or _ancestor_in(rs, ind.code, not_applicable):
             na_weight += ind.weight
-            lines.append(_line(rs, unit, None, ind.code, ZERO,
-                               f"{ind.name}：本单位不适用，剔除该指标（权重{fmt(ind.weight)}分）", {}))
+            lines.append(
+                _line(
+                    rs,
+                    unit,
+                    None,
+                    ind.code,
+                    ZERO,
+                    f"{ind.name}：本单位不适用，剔除该指标（权重{fmt(ind.weight)}分）",
+                    {},
+                )
+            )
             continue
         score = ind.weight if ind.mode == Mode.DEDUCT else ZERO
         if ind.mode == Mode.DEDUCT and ind.weight:
-            lines.append(_line(rs, unit, None, ind.code, ind.weight, f"{ind.name}：基础分{fmt(ind.weight)}分", {}))
+            lines.append(
+                _line(rs, unit, None, ind.code, ind.weight, f"{ind.name}：基础分{fmt(ind.weight)}分", {})
+            )
         for rule in rules_by_indicator.get(ind.code, []):
             if rule.kind in (Kind.VETO, Kind.NOT_APPLICABLE, Kind.WHOLE_ITEM, Kind.BONUS, Kind.NOTICE):
                 continue
@@ -423,9 +497,20 @@ def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
         for rule in rules_by_indicator.get(ind.code, []):
             # 此项不得分：在其他规则之后把本指标归零（扣分制、得分制相同），只出现一次。
             if rule.kind == Kind.WHOLE_ITEM and facts.get(rule.fact) is True:
-                change = "" if score == 0 else (f"，扣{fmt(score)}分" if score > 0 else f"，冲回{fmt(-score)}分")
-                lines.append(_line(rs, unit, rule, ind.code, ZERO - score,
-                                   f"{rule.label}，此项不得分（计0分{change}）", {"value": True}))
+                change = (
+                    "" if score == 0 else (f"，扣{fmt(score)}分" if score > 0 else f"，冲回{fmt(-score)}分")
+                )
+                lines.append(
+                    _line(
+                        rs,
+                        unit,
+                        rule,
+                        ind.code,
+                        ZERO - score,
+                        f"{rule.label}，此项不得分（计0分{change}）",
+                        {"value": True},
+                    )
+                )
                 score = ZERO
                 break
         indicator_scores[ind.code] = score
@@ -433,12 +518,18 @@ def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
     base = sum(indicator_scores.values(), ZERO)
     if na_weight and rs.base_total > na_weight:
         rescaled = base * rs.base_total / (rs.base_total - na_weight)
-        lines.append(_line(
-            rs, unit, None, "", rescaled - base,
-            f"剔除不适用指标{fmt(na_weight)}分后，适用指标得分{fmt(round_score(base))}分按"
-            f"{fmt(rs.base_total)}÷{fmt(rs.base_total - na_weight)}折算为{fmt(round_score(rescaled))}分",
-            {"na_weight": str(na_weight), "applicable_weight": str(rs.base_total - na_weight)},
-        ))
+        lines.append(
+            _line(
+                rs,
+                unit,
+                None,
+                "",
+                rescaled - base,
+                f"剔除不适用指标{fmt(na_weight)}分后，适用指标得分{fmt(round_score(base))}分按"
+                f"{fmt(rs.base_total)}÷{fmt(rs.base_total - na_weight)}折算为{fmt(round_score(rescaled))}分",
+                {"na_weight": str(na_weight), "applicable_weight": str(rs.base_total - na_weight)},
+            )
+        )
         base = rescaled
 
     # 加分与通报批评在基础分之外，不论挂在哪一级指标下都计（不适用指标下的除外）。
@@ -465,8 +556,19 @@ def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
     # 总分按台账逐行相加，保证“台账之和 = 总分”逐位成立。
     raw_total = sum((line.points for line in lines), ZERO)
     rounded = round_score(raw_total)
-    return UnitResult(unit.unit, unit.period, rounded, _grade(rs, rounded), False, base, bonus, penalty,
-                      indicator_scores, tuple(lines), raw_total)
+    return UnitResult(
+        unit.unit,
+        unit.period,
+        rounded,
+        _grade(rs, rounded),
+        False,
+        base,
+        bonus,
+        penalty,
+        indicator_scores,
+        tuple(lines),
+        raw_total,
+    )
 
 
 def _ancestor_in(rs: RuleSet, code: str, codes: set[str]) -> bool:
@@ -500,13 +602,15 @@ def _nominal(rule: Rule, value: FactValue | None, weight: Decimal, split: Mappin
     raise ScoringError(f"未知的规则类型：{rule.kind}")
 
 
-def _apply_caps(rule: Rule, ind: Indicator, score: Decimal, points: Decimal, reason: str) -> tuple[Decimal, str]:
+def _apply_caps(
+    rule: Rule, ind: Indicator, score: Decimal, points: Decimal, reason: str
+) -> tuple[Decimal, str]:
     """扣分：单条规则不超过其 cap（缺省为指标权重）；扣分制指标得分不低于 0（扣完为止）。
     得分：指标得分不超过权重。被截去的部分写进原因。"""
     if points < 0:
         cap = rule.cap if rule.cap is not None else ind.weight
         wanted = -points
-        if ind.mode == Mode.DEDUCT and max(score, ZERO) < min(cap, wanted):
+        if ind.mode == Mode.DEDUCT and max(score, ZERO) <= cap and max(score, ZERO) < wanted:
             allowed = max(score, ZERO)
             reason += f"；本指标仅剩{fmt(allowed)}分，扣完为止，实扣{fmt(allowed)}分"
         elif cap < wanted:
@@ -521,8 +625,13 @@ def _apply_caps(rule: Rule, ind: Indicator, score: Decimal, points: Decimal, rea
     return points, reason
 
 
-def _apply_bonus_pool(rs: RuleSet, unit: UnitFacts, base: Decimal, bonus_lines: list[tuple[Rule, Nominal]],
-                      lines: list[LedgerLine]) -> Decimal:
+def _apply_bonus_pool(
+    rs: RuleSet,
+    unit: UnitFacts,
+    base: Decimal,
+    bonus_lines: list[tuple[Rule, Nominal]],
+    lines: list[LedgerLine],
+) -> Decimal:
     """加分池：只有基础分“超过”门槛才计入（按两位小数显示值比较，与等次一致；恰好等于门槛不加分）；
     合计不超过池上限。每项加分都有一行，未计入的记 0 分并说明原因。"""
     shown_base = round_score(base)
@@ -534,8 +643,9 @@ def _apply_bonus_pool(rs: RuleSet, unit: UnitFacts, base: Decimal, bonus_lines: 
             points = ZERO
         elif points and total + points > rs.bonus_cap:
             allowed = max(rs.bonus_cap - total, ZERO)
-            reason = (f"{reason}；加分合计不超过{fmt(rs.bonus_cap)}分，此前已加{fmt(total)}分，"
-                      f"实加{fmt(allowed)}分")
+            reason = (
+                f"{reason}；加分合计不超过{fmt(rs.bonus_cap)}分，此前已加{fmt(total)}分，实加{fmt(allowed)}分"
+            )
             points = allowed
         total += points
         lines.append(_line(rs, unit, rule, rule.indicator, points, reason, used))
@@ -576,8 +686,11 @@ def roll_up(rs: RuleSet, unit: str, results: Sequence[UnitResult], *, period: st
         )
         lines.append(LedgerLine(unit, "", "", period, part, reason, {"period": name}, rs.label))
     if vetoed:
-        lines.append(LedgerLine(unit, "", "", period, ZERO - total, "期间内有一票否决事项，年度评为不合格", {},
-                                rs.label))
+        lines.append(
+            LedgerLine(
+                unit, "", "", period, ZERO - total, "期间内有一票否决事项，年度评为不合格", {}, rs.label
+            )
+        )
         return RolledUp(unit, round_score(ZERO), FAIL_GRADE, True, tuple(lines), ZERO)
     rounded = round_score(total)
     return RolledUp(unit, rounded, _grade(rs, rounded), False, tuple(lines), total)

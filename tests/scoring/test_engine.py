@@ -1,0 +1,866 @@
+"""考核评分引擎（engine）：每种规则、上限、加分池与门槛、不适用折算、等次、期间汇总与名次。
+
+不访问数据库（不带 db 夹具）。
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+
+from scoring import engine
+from scoring.engine import (
+    Assessment,
+    BonusItem,
+    GradeBand,
+    Indicator,
+    Kind,
+    Mode,
+    Occurrence,
+    Rule,
+    RuleSet,
+    UnitFacts,
+)
+
+D = Decimal
+
+BANDS = (
+    GradeBand("优秀", D(90)),
+    GradeBand("良好", D(80)),
+    GradeBand("合格", D(60)),
+    GradeBand("不合格", D(0)),
+)
+
+
+def ind(
+    code: str, weight, *, mode: Mode = Mode.DEDUCT, parent: str | None = None, name: str = ""
+) -> Indicator:
+    return Indicator(code=code, name=name or f"指标{code}", weight=D(str(weight)), parent=parent, mode=mode)
+
+
+def rule(code: str, indicator: str, kind: Kind, label: str, fact: str = "", **kw) -> Rule:
+    for key in ("points", "cap", "absent_points", "target", "blank_points"):
+        if key in kw and kw[key] is not None:
+            kw[key] = D(str(kw[key]))
+    return Rule(code=code, indicator=indicator, kind=kind, label=label, fact=fact or code, **kw)
+
+
+def ruleset(indicators, rules, **kw) -> RuleSet:
+    kw.setdefault("grade_bands", BANDS)
+    for key in ("base_total", "bonus_cap", "bonus_gate", "lead_share", "responsible_share"):
+        if key in kw and kw[key] is not None:
+            kw[key] = D(str(kw[key]))
+    return RuleSet(
+        code="test", version=1, name="测试细则", indicators=tuple(indicators), rules=tuple(rules), **kw
+    )
+
+
+def occ(*refs: str) -> tuple[engine.Occurrence, ...]:
+    return tuple(engine.Occurrence(ref=r) for r in refs)
+
+
+def unit(facts: dict, name: str = "综合股", period: str = "2023Q1") -> UnitFacts:
+    return UnitFacts(unit=name, period=period, facts=facts)
+
+
+def check_invariant(result: engine.UnitResult) -> engine.UnitResult:
+    """每个计分结果都要满足：台账逐行之和 == 未取整总分；总分 == 四舍五入两位后的未取整总分。"""
+    assert sum((line.points for line in result.lines), D(0)) == result.raw_total
+    assert result.total == result.raw_total.quantize(D("0.01"), rounding=ROUND_HALF_UP)
+    assert result.total.as_tuple().exponent == -2
+    for line in result.lines:
+        assert line.reason, line
+        assert line.ruleset == "test v1"
+    if not result.vetoed:
+        assert result.raw_total == result.base_score + result.bonus + result.penalty
+    return result
+
+
+@pytest.fixture(autouse=True)
+def every_result_keeps_the_ledger_invariant(monkeypatch):
+    """本模块（及导入此夹具的模块）里每一次 score_unit 的结果都检查台账之和 == 未取整总分。"""
+    real = engine.score_unit
+    monkeypatch.setattr(engine, "score_unit", lambda rs, u: check_invariant(real(rs, u)))
+
+
+def score(rs: RuleSet, facts: dict, **kw) -> engine.UnitResult:
+    return check_invariant(engine.score_unit(rs, unit(facts, **kw)))
+
+
+def rule_lines(result: engine.UnitResult, code: str) -> list[engine.LedgerLine]:
+    return [line for line in result.lines if line.rule == code]
+
+
+def one_line(result: engine.UnitResult, code: str) -> engine.LedgerLine:
+    lines = rule_lines(result, code)
+    assert len(lines) == 1, [(line.points, line.reason) for line in result.lines]
+    return lines[0]
+
+
+# ---- per occurrence (每条/每次扣N分), incl. lead/responsible shares ---------------------------------------
+
+OVERDUE = rule("R1", "A", Kind.PER_OCCURRENCE, "逾期未报送进展", "tasks_overdue", points=1)
+
+
+@pytest.mark.parametrize(
+    ("rs_kw", "occurrences", "points", "reason"),
+    [
+        ({}, occ("task:12", "task:15"), "-2", "逾期未报送进展2项，每项扣1分，共扣2分"),
+        ({}, occ("task:12"), "-1", "逾期未报送进展1项，每项扣1分，共扣1分"),
+        (
+            {},
+            (Occurrence("task:12", share=D("0.7")), Occurrence("task:15")),
+            "-1.7",
+            "逾期未报送进展2项，按分担比例折算为0.7+1=1.7项，每项扣1分，共扣1.7分",
+        ),
+        (
+            {"lead_share": "0.7", "responsible_share": "0.3"},
+            (Occurrence("task:12", role="lead"), Occurrence("task:15", role="responsible")),
+            "-1",
+            "逾期未报送进展2项，按分担比例折算为0.7（牵头）+0.3（责任）=1项，每项扣1分，共扣1分",
+        ),
+        (
+            {"lead_share": "0.6", "responsible_share": "0.4"},
+            (Occurrence("task:3", role="responsible"), Occurrence("task:4", role="responsible")),
+            "-0.8",
+            "逾期未报送进展2项，按分担比例折算为0.4（责任）+0.4（责任）=0.8项，每项扣1分，共扣0.8分",
+        ),
+        (
+            # 缺省分担：只扣牵头股室，责任股室记 0 分的一行，留下依据。
+            {},
+            (Occurrence("task:7", role="responsible"),),
+            "0",
+            "逾期未报送进展1项，按分担比例折算为0（责任）=0项，每项扣1分，共扣0分",
+        ),
+    ],
+)
+def test_per_occurrence_deducts_points_times_weighted_count(rs_kw, occurrences, points, reason):
+    rs = ruleset([ind("A", 20)], [OVERDUE], **rs_kw)
+    result = score(rs, {"tasks_overdue": occurrences})
+    line = one_line(result, "R1")
+    assert line.points == D(points)
+    assert line.reason == reason
+    assert line.indicator == "A"
+    assert result.indicator_scores["A"] == 20 + D(points)
+    assert [s["ref"] for s in line.facts["shares"]] == [o.ref for o in occurrences]
+
+
+def test_per_occurrence_records_each_share_and_role_on_the_ledger_line():
+    rs = ruleset([ind("A", 20)], [OVERDUE], lead_share="0.7", responsible_share="0.3")
+    facts = {"tasks_overdue": (Occurrence("task:12", role="lead"), Occurrence("task:15", share=D("0.5")))}
+    line = one_line(score(rs, facts), "R1")
+    assert line.facts["shares"] == [
+        {"ref": "task:12", "share": "0.7", "role": "lead"},
+        {"ref": "task:15", "share": "0.5"},
+    ]
+    assert line.facts["weighted"] == "1.2"
+    assert line.facts["count"] == 2
+
+
+@pytest.mark.parametrize("value", [None, (), False, D(3)])
+def test_per_occurrence_without_events_writes_no_line(value):
+    rs = ruleset([ind("A", 20)], [OVERDUE])
+    facts = {} if value is None else {"tasks_overdue": value}
+    result = score(rs, facts)
+    assert rule_lines(result, "R1") == []
+    assert result.total == D("20.00")
+
+
+def test_per_occurrence_function_alone_returns_nominal_points_and_reason():
+    points, reason, used = engine.score_per_occurrence(OVERDUE, occ("a", "b", "c"))
+    assert points == D(-3)
+    assert reason == "逾期未报送进展3项，每项扣1分，共扣3分"
+    assert used["refs"] == ["a", "b", "c"]
+
+
+# ---- one-off condition (未备案扣5分) -------------------------------------------------------------------
+
+CONDITIONS = [
+    rule("C1", "A", Kind.CONDITION, "保密审查未备案", "not_filed", points=5),
+    rule("C2", "A", Kind.CONDITION, "未明确专人负责", "no_contact", points=3),
+]
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [
+        ({"not_filed": True}, {"C1": ("-5", "保密审查未备案，扣5分")}),
+        ({"no_contact": True}, {"C2": ("-3", "未明确专人负责，扣3分")}),
+        (
+            {"not_filed": True, "no_contact": True},
+            {"C1": ("-5", "保密审查未备案，扣5分"), "C2": ("-3", "未明确专人负责，扣3分")},
+        ),
+        ({"not_filed": False, "no_contact": False}, {}),
+        ({}, {}),
+    ],
+)
+def test_condition_deducts_once_when_it_holds(facts, expected):
+    rs = ruleset([ind("A", 10)], CONDITIONS)
+    result = score(rs, facts)
+    got = {line.rule: (str(line.points), line.reason) for line in result.lines if line.rule}
+    assert got == expected
+    assert result.indicator_scores["A"] == 10 + sum((D(p) for p, _ in expected.values()), D(0))
+
+
+# ---- whole item (此项不得分) --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "facts", "line_points", "reason", "indicator_score"),
+    [
+        (
+            Mode.DEDUCT,
+            {"tasks_overdue": occ("t1", "t2"), "fake_data": True},
+            "-8",
+            "弄虚作假，此项不得分（计0分，扣8分）",
+            "0",
+        ),
+        (Mode.DEDUCT, {"fake_data": True}, "-10", "弄虚作假，此项不得分（计0分，扣10分）", "0"),
+        (
+            Mode.EARN,
+            {"columns": occ("c1", "c2"), "fake_data": True},
+            "-4",
+            "弄虚作假，此项不得分（计0分，扣4分）",
+            "0",
+        ),
+        (Mode.EARN, {"fake_data": True}, "0", "弄虚作假，此项不得分（计0分）", "0"),
+        (Mode.DEDUCT, {"tasks_overdue": occ("t1"), "fake_data": False}, None, None, "9"),
+    ],
+)
+def test_whole_item_zeroes_the_indicator_in_both_modes(mode, facts, line_points, reason, indicator_score):
+    rules = [
+        rule("R1", "A", Kind.PER_OCCURRENCE, "逾期未报送进展", "tasks_overdue", points=1),
+        rule("P1", "A", Kind.PER_ITEM, "开设专栏", "columns", points=2),
+        # 放在最前也最后执行：此项不得分在本指标其他规则之后归零。
+        rule("W1", "A", Kind.WHOLE_ITEM, "弄虚作假", "fake_data"),
+    ]
+    rules = [rules[2], rules[0], rules[1]] if mode == Mode.DEDUCT else [rules[2], rules[1]]
+    rs = ruleset([ind("A", 10, mode=mode)], rules)
+    result = score(rs, facts)
+    assert result.indicator_scores["A"] == D(indicator_score)
+    if line_points is None:
+        assert rule_lines(result, "W1") == []
+    else:
+        line = one_line(result, "W1")
+        assert (line.points, line.reason) == (D(line_points), reason)
+        assert result.lines[-1] is line
+
+
+# ---- presence (有得10分，无扣2分) ----------------------------------------------------------------------
+
+PRESENCE = rule(
+    "P1", "B", Kind.PRESENCE, "按时发布年度报告", "annual_report_published", points=10, absent_points=2
+)
+
+
+@pytest.mark.parametrize(
+    ("facts", "points", "reason"),
+    [
+        ({"annual_report_published": True}, "10", "按时发布年度报告：有，得10分"),
+        ({"annual_report_published": False}, "-2", "按时发布年度报告：无，扣2分"),
+        ({}, "-2", "按时发布年度报告：无（未提供），扣2分"),
+    ],
+)
+def test_presence_uses_both_explicit_values(facts, points, reason):
+    rs = ruleset([ind("B", 10, mode=Mode.EARN)], [PRESENCE])
+    result = score(rs, facts)
+    line = one_line(result, "P1")
+    assert (line.points, line.reason) == (D(points), reason)
+    # 得分制指标：有 → 10 分，无 → −2 分（细则写明“无扣2分”，照扣，不推算为 0 或 8）。
+    assert result.indicator_scores["B"] == D(points)
+    assert result.raw_total == D(points)
+
+
+def test_presence_absent_value_is_not_inferred_from_present_value():
+    other = rule("P1", "B", Kind.PRESENCE, "建立工作台账", "ledger_kept", points=4, absent_points=0)
+    rs = ruleset([ind("B", 4, mode=Mode.EARN)], [other])
+    line = one_line(score(rs, {"ledger_kept": False}), "P1")
+    assert line.points == 0
+    assert str(line.points) == "0"  # 不出现 -0
+    assert line.reason == "建立工作台账：无，扣0分"
+
+
+# ---- quantity target ---------------------------------------------------------------------------------
+
+TOTAL_TARGET = rule(
+    "Q1",
+    "C",
+    Kind.QUANTITY,
+    "政务信息总量",
+    "items_published",
+    points=8,
+    absent_points=2,
+    target=200,
+    measure="条",
+)
+MONTHLY_TARGET = rule(
+    "Q2",
+    "M",
+    Kind.QUANTITY,
+    "每月发布信息",
+    "monthly_items",
+    points=0,
+    absent_points=5,
+    target=40,
+    blank_points=10,
+    measure="条",
+)
+
+
+@pytest.mark.parametrize(
+    ("count", "points", "reason"),
+    [
+        ("200", "8", "政务信息总量200条，达到目标200条，得8分"),
+        ("251", "8", "政务信息总量251条，达到目标200条，得8分"),
+        ("199", "-2", "政务信息总量199条，未达到目标200条，扣2分"),
+        ("0", "-2", "政务信息总量0条，未达到目标200条，扣2分"),
+    ],
+)
+def test_quantity_single_total_met_or_unmet(count, points, reason):
+    rs = ruleset([ind("C", 8, mode=Mode.EARN)], [TOTAL_TARGET])
+    line = one_line(score(rs, {"items_published": D(count)}), "Q1")
+    assert (line.points, line.reason) == (D(points), reason)
+    assert line.facts == {"count": count, "target": "200"}
+
+
+@pytest.mark.parametrize(
+    ("series", "points", "reason", "short", "blank"),
+    [
+        (
+            ["40", "0", "52"],
+            "-10",
+            "每月发布信息：1期空白（第2期），每期扣10分，共扣10分",
+            [],
+            [2],
+        ),
+        (
+            ["40", "0", "35", "0", "39"],
+            "-30",
+            "每月发布信息：2期低于40条（第3、5期），每期扣5分；2期空白（第2、4期），每期扣10分，共扣30分",
+            [3, 5],
+            [2, 4],
+        ),
+        (["40", "41", "52"], "0", "每月发布信息：各期均不低于40条，得0分", [], []),
+    ],
+)
+def test_quantity_monthly_series_with_blank_months(series, points, reason, short, blank):
+    rs = ruleset([ind("M", 30)], [MONTHLY_TARGET])
+    result = score(rs, {"monthly_items": tuple(D(v) for v in series)})
+    line = one_line(result, "Q2")
+    assert (line.points, line.reason) == (D(points), reason)
+    assert (line.facts["short"], line.facts["blank"]) == (short, blank)
+    assert result.indicator_scores["M"] == 30 + D(points)
+
+
+def test_quantity_series_blank_month_counts_as_short_without_blank_points():
+    plain = rule(
+        "Q3", "M", Kind.QUANTITY, "每月发布信息", "monthly_items", absent_points=5, target=40, measure="条"
+    )
+    rs = ruleset([ind("M", 30)], [plain])
+    line = one_line(score(rs, {"monthly_items": (D(0), D(45), D(10))}), "Q3")
+    assert line.points == D(-10)
+    assert line.reason == "每月发布信息：2期低于40条（第1、3期），每期扣5分，共扣10分"
+
+
+def test_quantity_empty_series_is_treated_as_nothing_published():
+    rs = ruleset([ind("C", 8, mode=Mode.EARN)], [TOTAL_TARGET])
+    line = one_line(score(rs, {"items_published": ()}), "Q1")
+    assert (line.points, line.reason) == (D(-2), "政务信息总量0条，未达到目标200条，扣2分")
+
+
+# ---- per item, capped (一项可得2分，最高不超过6分) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("refs", "cap", "points", "reason"),
+    [
+        (["a", "b"], 6, "4", "开设专栏2项，每项得2分，得4分"),
+        (["a", "b", "c"], 6, "6", "开设专栏3项，每项得2分，得6分"),
+        (["a", "b", "c", "d"], 6, "6", "开设专栏4项，每项得2分，计8分，最高不超过6分，得6分"),
+        (
+            ["a", "b", "c", "d", "e", "f"],
+            None,
+            "10",
+            "开设专栏6项，每项得2分，计12分，最高不超过10分，得10分",
+        ),
+        ([], 6, "0", "开设专栏0项，每项得2分，得0分"),
+    ],
+)
+def test_per_item_earns_up_to_a_ceiling(refs, cap, points, reason):
+    per_item = rule("P1", "E", Kind.PER_ITEM, "开设专栏", "columns", points=2, cap=cap)
+    rs = ruleset([ind("E", 10, mode=Mode.EARN)], [per_item])
+    line = one_line(score(rs, {"columns": occ(*refs)}), "P1")
+    assert (line.points, line.reason) == (D(points), reason)
+
+
+# ---- discretionary (根据实际情况进行评分) ---------------------------------------------------------------
+
+QUALITY = rule("D1", "Q", Kind.DISCRETIONARY, "信息公开质量", "quality")
+
+
+@pytest.mark.parametrize(
+    ("assessment", "points", "reason"),
+    [
+        (
+            Assessment(D(8), "栏目更新及时，个别信息要素不全"),
+            "8",
+            "信息公开质量：栏目更新及时，个别信息要素不全，得8分",
+        ),
+        (Assessment(D(10), "全部达标"), "10", "信息公开质量：全部达标，得10分"),
+        (Assessment(D(0), "未开展"), "0", "信息公开质量：未开展，得0分"),
+        (Assessment(D("7.5"), "较好"), "7.5", "信息公开质量：较好，得7.5分"),
+        (None, "0", "信息公开质量：未评分，计0分"),
+    ],
+)
+def test_discretionary_takes_the_assessors_points_with_reason(assessment, points, reason):
+    rs = ruleset([ind("Q", 10, mode=Mode.EARN)], [QUALITY])
+    facts = {} if assessment is None else {"quality": assessment}
+    line = one_line(score(rs, facts), "D1")
+    assert (line.points, line.reason) == (D(points), reason)
+
+
+@pytest.mark.parametrize(
+    ("assessment", "message"),
+    [
+        (Assessment(D("10.5"), "很好"), "D1（信息公开质量）：酌情分10.5分超出0–10分"),
+        (Assessment(D(-1), "差"), "D1（信息公开质量）：酌情分-1分超出0–10分"),
+        (Assessment(D(5), "  "), "D1（信息公开质量）：酌情分须附理由"),
+    ],
+)
+def test_discretionary_rejects_points_out_of_range_or_without_reason(assessment, message):
+    rs = ruleset([ind("Q", 10, mode=Mode.EARN)], [QUALITY])
+    with pytest.raises(engine.ScoringError) as exc:
+        engine.score_unit(rs, unit({"quality": assessment}))
+    assert str(exc.value) == message
+    assert isinstance(exc.value, ValueError)
+
+
+# ---- bonus with evidence_required ------------------------------------------------------------------------
+
+AWARD = rule("B1", "X", Kind.BONUS, "受到表彰", "awards", points=3, evidence_required=True)
+
+
+def test_bonus_needs_evidence_when_the_rule_requires_it():
+    rs = ruleset([ind("A", 100), ind("X", 0)], [AWARD], bonus_cap=8)
+    awards = (
+        BonusItem("award:1", "市级表彰", "樟统字〔2023〕5号"),
+        BonusItem("award:2", "省级表彰"),
+    )
+    result = score(rs, {"awards": awards})
+    lines = rule_lines(result, "B1")
+    assert [(line.points, line.reason) for line in lines] == [
+        (D(3), "受到表彰（市级表彰），加3分"),
+        (D(0), "受到表彰（省级表彰）缺少证明材料，不予加分"),
+    ]
+    assert lines[0].facts == {"ref": "award:1", "evidence": "樟统字〔2023〕5号"}
+    assert (result.bonus, result.total) == (D(3), D("103.00"))
+    # 权重 0 的加分指标不出“基础分0分”的行。
+    assert [line.reason for line in result.lines if line.indicator == "X" and not line.rule] == []
+
+
+def test_bonus_without_evidence_requirement_counts_every_item_and_per_rule_cap():
+    rule_ = rule("B2", "X", Kind.BONUS, "信息被上级采用", "adopted", points=1, cap="2.5")
+    rs = ruleset([ind("A", 100)], [rule_], bonus_cap=8)
+    items = tuple(BonusItem(f"i{n}", f"第{n}篇") for n in range(1, 5))
+    lines = rule_lines(score(rs, {"adopted": items}), "B2")
+    assert [(line.points, line.reason) for line in lines] == [
+        (D(1), "信息被上级采用（第1篇），加1分"),
+        (D(1), "信息被上级采用（第2篇），加1分"),
+        (D("0.5"), "信息被上级采用（第3篇），本项加分已达上限2.5分，加0.5分"),
+        (D(0), "信息被上级采用（第4篇），本项加分已达上限2.5分，加0分"),
+    ]
+
+
+# ---- notice penalty (受到通报批评每次扣3分/1分), outside the base ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("city", "county", "penalty", "reasons"),
+    [
+        (2, 0, "-6", ["受到市级通报批评2次，每次扣3分，共扣6分"]),
+        (1, 3, "-6", ["受到市级通报批评1次，每次扣3分，共扣3分", "受到县级通报批评3次，每次扣1分，共扣3分"]),
+        (0, 0, "0", []),
+    ],
+)
+def test_notice_penalty_by_issuer_level_is_outside_the_base(city, county, penalty, reasons):
+    rules = [
+        rule("N1", "A", Kind.NOTICE, "受到市级通报批评", "notices_city", points=3),
+        rule("N2", "A", Kind.NOTICE, "受到县级通报批评", "notices_county", points=1),
+        rule("R1", "A", Kind.PER_OCCURRENCE, "逾期未报送进展", "tasks_overdue", points=1),
+    ]
+    rs = ruleset([ind("A", 100)], rules)
+    facts = {
+        "notices_city": occ(*(f"c{i}" for i in range(city))),
+        "notices_county": occ(*(f"k{i}" for i in range(county))),
+        "tasks_overdue": occ("t1"),
+    }
+    result = score(rs, facts)
+    assert [line.reason for line in result.lines if line.rule in ("N1", "N2")] == reasons
+    assert result.base_score == D(99)  # 倒扣不进基础分
+    assert result.indicator_scores["A"] == D(99)
+    assert result.penalty == D(penalty)
+    assert result.raw_total == D(99) + D(penalty)
+
+
+# ---- veto (一票否决) -----------------------------------------------------------------------------------
+
+
+def test_veto_fails_the_unit_and_stops_scoring():
+    rules = [
+        rule("R1", "A", Kind.PER_OCCURRENCE, "逾期未报送进展", "tasks_overdue", points=1),
+        rule("V1", "A", Kind.VETO, "发生泄密事件", "leak"),
+        rule("B1", "X", Kind.BONUS, "受到表彰", "awards", points=3),
+    ]
+    rs = ruleset([ind("A", 100), ind("X", 0)], rules, bonus_cap=8)
+    facts = {"tasks_overdue": occ("t1"), "leak": True, "awards": (BonusItem("a", "表彰", "文号"),)}
+    result = score(rs, facts)
+    assert (result.vetoed, result.grade, result.total) == (True, "不合格", D("0.00"))
+    assert [(line.rule, line.points, line.reason) for line in result.lines] == [
+        ("V1", D(0), "一票否决：发生泄密事件，评为不合格，不再计分"),
+    ]
+
+
+def test_veto_condition_false_scores_normally():
+    rs = ruleset([ind("A", 100)], [rule("V1", "A", Kind.VETO, "发生泄密事件", "leak")])
+    result = score(rs, {"leak": False})
+    assert (result.vetoed, result.total, result.grade) == (False, D("100.00"), "优秀")
+
+
+# ---- not applicable (无对外服务的单位) and rescaling ------------------------------------------------------
+
+
+def test_not_applicable_indicator_is_removed_and_total_rescaled():
+    rules = [
+        rule("R1", "A", Kind.PER_OCCURRENCE, "逾期未报送进展", "tasks_overdue", points=2),
+        rule("NA1", "S", Kind.NOT_APPLICABLE, "无对外服务事项", "no_public_service"),
+        rule("R2", "S", Kind.PER_OCCURRENCE, "办件超期", "late_cases", points=5),
+    ]
+    rs = ruleset([ind("A", 60, name="公开工作"), ind("S", 40, name="政务服务")], rules)
+    facts = {"tasks_overdue": occ("t1", "t2", "t3"), "no_public_service": True, "late_cases": occ("x")}
+    result = score(rs, facts)
+    reasons = [line.reason for line in result.lines]
+    assert reasons == [
+        "公开工作：基础分60分",
+        "逾期未报送进展3项，每项扣2分，共扣6分",
+        "政务服务：本单位不适用，剔除该指标（权重40分）",
+        "剔除不适用指标40分后，适用指标得分54分按100÷60折算为90分",
+    ]
+    assert result.lines[-1].points == D(36)  # 54 × 100 ÷ 60 = 90，折算行 +36
+    assert (result.total, result.grade) == (D("90.00"), "优秀")
+    assert "S" not in result.indicator_scores
+
+
+def test_not_applicable_on_a_parent_removes_its_children_and_rescales_with_repeating_decimals():
+    indicators = [
+        ind("1", 70, name="公开"),
+        ind("1.1", 70, parent="1", name="主动公开"),
+        ind("2", 30, name="服务"),
+        ind("2.1", 20, parent="2", name="大厅"),
+        ind("2.2", 10, parent="2", name="热线"),
+    ]
+    rules = [
+        rule("R1", "1.1", Kind.PER_OCCURRENCE, "信息发布不及时", "late_items", points=1, measure="条"),
+        rule("NA", "2", Kind.NOT_APPLICABLE, "无对外服务", "no_service"),
+    ]
+    rs = ruleset(indicators, rules)
+    result = score(rs, {"late_items": occ("i1"), "no_service": True})
+    # 69 × 100 ÷ 70 = 98.571428…，四舍五入 98.57
+    assert result.total == D("98.57")
+    assert result.lines[-1].reason == "剔除不适用指标30分后，适用指标得分69分按100÷70折算为98.57分"
+    assert [line.reason for line in result.lines if "不适用" in line.reason][:2] == [
+        "大厅：本单位不适用，剔除该指标（权重20分）",
+        "热线：本单位不适用，剔除该指标（权重10分）",
+    ]
+
+
+# ---- caps: rule cap, 扣完为止, earn-mode ceiling ----------------------------------------------------------
+
+
+def test_rule_cap_limits_one_rules_deduction():
+    capped = rule(
+        "R1", "A", Kind.PER_OCCURRENCE, "元数据错误", "metadata_errors", points=2, cap=6, measure="条"
+    )
+    rs = ruleset([ind("A", 20)], [capped])
+    line = one_line(score(rs, {"metadata_errors": occ(*"abcde")}), "R1")
+    assert line.points == D(-6)
+    assert line.reason == "元数据错误5条，每条扣2分，共扣10分；本条扣分上限6分，实扣6分"
+
+
+def test_deductions_stop_at_zero():
+    rules = [
+        rule("R1", "A", Kind.PER_OCCURRENCE, "逾期未报送进展", "tasks_overdue", points=2),
+        rule("C1", "A", Kind.CONDITION, "未备案", "not_filed", points=5),
+    ]
+    rs = ruleset([ind("A", 5, name="进展报送"), ind("B", 95)], rules)
+    result = score(rs, {"tasks_overdue": occ("t1", "t2", "t3", "t4"), "not_filed": True})
+    assert [(line.points, line.reason) for line in result.lines if line.rule] == [
+        (D(-5), "逾期未报送进展4项，每项扣2分，共扣8分；本指标仅剩5分，扣完为止，实扣5分"),
+        (D(0), "未备案，扣5分；本指标仅剩0分，扣完为止，实扣0分"),
+    ]
+    assert result.indicator_scores == {"A": D(0), "B": D(95)}
+    assert result.total == D("95.00")
+
+
+def test_earn_mode_indicator_never_exceeds_its_weight():
+    rules = [
+        rule("P1", "E", Kind.PRESENCE, "建立工作台账", "ledger_kept", points=6, absent_points=0),
+        rule("P2", "E", Kind.PER_ITEM, "开设专栏", "columns", points=2),
+    ]
+    rs = ruleset([ind("E", 10, mode=Mode.EARN)], rules)
+    result = score(rs, {"ledger_kept": True, "columns": occ("a", "b", "c")})
+    assert one_line(result, "P2").reason == "开设专栏3项，每项得2分，得6分；本指标最高10分，已得6分，实得4分"
+    assert one_line(result, "P2").points == D(4)
+    assert result.indicator_scores["E"] == D(10)
+
+
+# ---- bonus pool: cap and gate (strictly 超过) -------------------------------------------------------------
+
+
+def _gate_scheme(gate=80, cap=8):
+    rules = [
+        rule("D1", "A", Kind.DISCRETIONARY, "综合评价", "assessed"),
+        rule("B1", "X", Kind.BONUS, "受到表彰", "awards", points=3),
+    ]
+    return ruleset([ind("A", 100, mode=Mode.EARN), ind("X", 0)], rules, bonus_cap=cap, bonus_gate=gate)
+
+
+def _awards(n):
+    return tuple(BonusItem(f"a{i}", f"表彰{i}", "文号") for i in range(1, n + 1))
+
+
+def test_bonus_pool_is_capped():
+    result = score(_gate_scheme(), {"assessed": Assessment(D(85), "好"), "awards": _awards(4)})
+    assert [(line.points, line.reason) for line in rule_lines(result, "B1")] == [
+        (D(3), "受到表彰（表彰1），加3分"),
+        (D(3), "受到表彰（表彰2），加3分"),
+        (D(2), "受到表彰（表彰3），加3分；加分合计不超过8分，此前已加6分，实加2分"),
+        (D(0), "受到表彰（表彰4），加3分；加分合计不超过8分，此前已加8分，实加0分"),
+    ]
+    assert (result.bonus, result.total) == (D(8), D("93.00"))
+
+
+@pytest.mark.parametrize(
+    ("base", "bonus", "total", "note"),
+    [
+        ("80", "0", "80.00", "受到表彰（表彰1），加3分；基础分80分未超过80分，不计加分"),
+        ("79.5", "0", "79.50", "受到表彰（表彰1），加3分；基础分79.5分未超过80分，不计加分"),
+        ("80.004", "0", "80.00", "受到表彰（表彰1），加3分；基础分80分未超过80分，不计加分"),
+        ("80.005", "3", "83.01", "受到表彰（表彰1），加3分"),
+        ("80.01", "3", "83.01", "受到表彰（表彰1），加3分"),
+    ],
+)
+def test_bonus_gate_requires_base_strictly_above_threshold(base, bonus, total, note):
+    result = score(_gate_scheme(), {"assessed": Assessment(D(base), "评价"), "awards": _awards(1)})
+    line = one_line(result, "B1")
+    assert (line.points, line.reason) == (D(bonus), note)
+    assert result.total == D(total)
+
+
+def test_bonus_pool_default_cap_is_zero():
+    result = score(
+        _gate_scheme(gate=None, cap=0), {"assessed": Assessment(D(90), "好"), "awards": _awards(1)}
+    )
+    assert one_line(result, "B1").points == 0
+    assert result.total == D("90.00")
+
+
+# ---- grade bands ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("assessed", "total", "grade"),
+    [
+        ("100", "100.00", "优秀"),
+        ("90", "90.00", "优秀"),
+        ("89.995", "90.00", "优秀"),  # 四舍五入后恰好 90
+        ("89.994", "89.99", "良好"),
+        ("80", "80.00", "良好"),
+        ("79.995", "80.00", "良好"),
+        ("79.99", "79.99", "合格"),
+        ("60", "60.00", "合格"),
+        ("59.994", "59.99", "不合格"),
+        ("0", "0.00", "不合格"),
+    ],
+)
+def test_grade_bands_at_boundaries(assessed, total, grade):
+    rs = ruleset(
+        [ind("A", 100, mode=Mode.EARN)], [rule("D1", "A", Kind.DISCRETIONARY, "综合评价", "assessed")]
+    )
+    result = score(rs, {"assessed": Assessment(D(assessed), "评价")})
+    assert (result.total, result.grade) == (D(total), grade)
+
+
+def test_score_below_every_band_is_a_fail_even_without_a_bottom_band():
+    bands = (GradeBand("优秀", D(90)), GradeBand("良好", D(80)), GradeBand("合格", D(60)))
+    rs = ruleset(
+        [ind("A", 100, mode=Mode.EARN)], [rule("D1", "A", Kind.DISCRETIONARY, "评价", "x")], grade_bands=bands
+    )
+    assert score(rs, {"x": Assessment(D(50), "差")}).grade == "不合格"
+    assert score(rs, {"x": Assessment(D(61), "一般")}).grade == "合格"
+
+
+def test_no_grade_bands_means_no_grade():
+    rs = ruleset([ind("A", 100)], [], grade_bands=())
+    assert score(rs, {}).grade == ""
+
+
+# ---- periods: roll-up ----------------------------------------------------------------------------------
+
+
+def _period_results(rs, scores):
+    return [
+        engine.score_unit(rs, unit({"assessed": Assessment(D(v), "评价")}, period=p))
+        for p, v in scores.items()
+    ]
+
+
+def _period_scheme(weights):
+    return ruleset(
+        [ind("A", 100, mode=Mode.EARN)],
+        [
+            rule("D1", "A", Kind.DISCRETIONARY, "综合评价", "assessed"),
+            rule("V1", "A", Kind.VETO, "泄密", "leak"),
+        ],
+        period_weights={k: D(v) for k, v in weights.items()},
+    )
+
+
+QUARTERS = {"2023Q1": "0.25", "2023Q2": "0.25", "2023Q3": "0.25", "2023Q4": "0.25"}
+
+
+def test_four_quarters_roll_up_at_25_percent_each():
+    rs = _period_scheme(QUARTERS)
+    results = _period_results(rs, {"2023Q1": "90", "2023Q2": "85.5", "2023Q3": "80", "2023Q4": "94.25"})
+    rolled = engine.roll_up(rs, "综合股", results, period="2023")
+    # 22.5 + 21.375 + 20 + 23.5625 = 87.4375 → 87.44
+    assert [(line.points, line.reason) for line in rolled.lines] == [
+        (D("22.5"), "2023Q1得分90分 × 权重25% = 22.5分"),
+        (D("21.375"), "2023Q2得分85.5分 × 权重25% = 21.375分"),
+        (D("20"), "2023Q3得分80分 × 权重25% = 20分"),
+        (D("23.5625"), "2023Q4得分94.25分 × 权重25% = 23.5625分"),
+    ]
+    assert (rolled.total, rolled.grade, rolled.vetoed) == (D("87.44"), "良好", False)
+    assert sum(line.points for line in rolled.lines) == rolled.raw_total == D("87.4375")
+    assert {line.period for line in rolled.lines} == {"2023"}
+
+
+def test_quarter_roll_up_counts_a_missing_quarter_as_zero():
+    rs = _period_scheme(QUARTERS)
+    results = _period_results(rs, {"2023Q1": "90", "2023Q2": "85.5", "2023Q3": "80"})
+    rolled = engine.roll_up(rs, "综合股", results)
+    assert rolled.lines[-1].reason == "2023Q4无得分记录，按0分计（权重25%）"
+    assert rolled.lines[-1].points == 0
+    # 22.5 + 21.375 + 20 + 0 = 63.875 → 63.88
+    assert (rolled.total, rolled.grade) == (D("63.88"), "合格")
+    assert sum(line.points for line in rolled.lines) == rolled.raw_total
+
+
+@pytest.mark.parametrize(
+    ("scores", "total", "grade", "reasons"),
+    [
+        (
+            {"日常": "92", "年终": "85"},
+            "90.60",
+            "优秀",
+            ["日常得分92分 × 权重80% = 73.6分", "年终得分85分 × 权重20% = 17分"],
+        ),
+        (
+            {"日常": "92"},
+            "73.60",
+            "合格",
+            ["日常得分92分 × 权重80% = 73.6分", "年终无得分记录，按0分计（权重20%）"],
+        ),
+        (
+            {"年终": "88.88"},
+            "17.78",
+            "不合格",
+            ["日常无得分记录，按0分计（权重80%）", "年终得分88.88分 × 权重20% = 17.776分"],
+        ),
+    ],
+)
+def test_daily_80_and_year_end_20_roll_up(scores, total, grade, reasons):
+    rs = _period_scheme({"日常": "0.8", "年终": "0.2"})
+    rolled = engine.roll_up(rs, "综合股", _period_results(rs, scores))
+    assert [line.reason for line in rolled.lines] == reasons
+    assert (rolled.total, rolled.grade) == (D(total), grade)
+    assert sum(line.points for line in rolled.lines) == rolled.raw_total
+
+
+def test_roll_up_with_a_vetoed_period_fails_the_year():
+    rs = _period_scheme({"日常": "0.8", "年终": "0.2"})
+    results = [
+        engine.score_unit(rs, unit({"assessed": Assessment(D(95), "好")}, period="日常")),
+        engine.score_unit(rs, unit({"leak": True}, period="年终")),
+    ]
+    rolled = engine.roll_up(rs, "综合股", results)
+    assert (rolled.total, rolled.grade, rolled.vetoed) == (D("0.00"), "不合格", True)
+    assert rolled.lines[-1].reason == "期间内有一票否决事项，年度评为不合格"
+    assert sum(line.points for line in rolled.lines) == 0
+
+
+# ---- rank ----------------------------------------------------------------------------------------------
+
+
+def test_rank_gives_ties_the_same_place_and_vetoed_units_come_last():
+    rs = ruleset(
+        [ind("A", 100, mode=Mode.EARN)],
+        [
+            rule("D1", "A", Kind.DISCRETIONARY, "综合评价", "assessed"),
+            rule("V1", "A", Kind.VETO, "泄密", "leak"),
+        ],
+    )
+    scores = {"综合股": "95", "法规股": "89.995", "农业股": "90", "工业股": "85", "贸易股": "99"}
+    results = [
+        engine.score_unit(rs, unit({"assessed": Assessment(D(v), "评价")}, name=n)) for n, v in scores.items()
+    ]
+    results.append(engine.score_unit(rs, unit({"leak": True}, name="投资股")))
+    results.append(engine.score_unit(rs, unit({"assessed": Assessment(D(0), "未开展")}, name="普查中心")))
+    assert engine.rank(results) == {
+        "贸易股": 1,
+        "综合股": 2,
+        "法规股": 3,  # 89.995 → 90.00，与农业股并列
+        "农业股": 3,
+        "工业股": 5,
+        "普查中心": 6,
+        "投资股": 7,
+    }
+
+
+def test_rank_of_nothing_is_empty():
+    assert engine.rank([]) == {}
+
+
+# ---- display helper ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("2.50", "2.5"),
+        ("3.00", "3"),
+        ("100", "100"),
+        ("-0", "0"),
+        ("0.00", "0"),
+        ("-1.70", "-1.7"),
+        ("1E+2", "100"),
+    ],
+)
+def test_fmt_drops_trailing_zeros_and_negative_zero(value, text):
+    assert engine.fmt(D(value)) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "rounded"), [("89.995", "90.00"), ("89.994999", "89.99"), ("-0.005", "-0.01")]
+)
+def test_round_score_is_half_up_to_two_places(value, rounded):
+    assert engine.round_score(D(value)) == D(rounded)
+
+
+def test_negative_total_falls_into_the_bottom_catch_all_band_whatever_its_name():
+    bands = (GradeBand("好", D(90)), GradeBand("一般", D(60)), GradeBand("较差", D(0)))
+    rules = [rule("N1", "A", Kind.NOTICE, "受到通报批评", "notices", points=3)]
+    rs = ruleset([ind("A", 2)], rules, grade_bands=bands)
+    result = score(rs, {"notices": occ("n1")})
+    assert (result.total, result.grade) == (D("-1.00"), "较差")
+    assert score(ruleset([ind("A", 2)], rules), {"notices": occ("n1")}).grade == "不合格"
