@@ -9,13 +9,19 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from scoring.models import (
+    Appeal,
     Indicator,
     LedgerLine,
     ManualFact,
+    QuarterClose,
     Rule,
     RuleSet,
     RuleSetStatus,
     ScoreRun,
+    SnapshotLedgerLine,
+    SnapshotReport,
+    SnapshotScore,
+    SnapshotTask,
     UnitScore,
 )
 from scoring.rulesets import RuleSetRefused, ruleset_new_version, ruleset_publish
@@ -184,3 +190,38 @@ class UnitScoreAdmin(ReadOnlyAdmin):
 class LedgerLineAdmin(ReadOnlyAdmin):
     list_display = ("section", "indicator_code", "rule_code", "period", "points", "reason")
     list_select_related = ("section",)
+
+
+@admin.register(QuarterClose)
+class QuarterCloseAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "year", "quarter", "status", "appeal_deadline", "closed_at", "finalized_at")
+
+
+@admin.register(SnapshotTask)
+class SnapshotTaskAdmin(ReadOnlyAdmin):
+    list_display = ("close", "number_path", "title", "status", "overdue")
+    list_select_related = ("close",)
+
+
+@admin.register(SnapshotReport)
+class SnapshotReportAdmin(ReadOnlyAdmin):
+    list_display = ("close", "section", "status", "review_state")
+    list_select_related = ("close", "section")
+
+
+@admin.register(SnapshotScore)
+class SnapshotScoreAdmin(ReadOnlyAdmin):
+    list_display = ("close", "section", "total", "adjusted_total", "grade", "rank")
+    list_select_related = ("close", "section")
+
+
+@admin.register(SnapshotLedgerLine)
+class SnapshotLedgerLineAdmin(ReadOnlyAdmin):
+    list_display = ("close", "section", "indicator_code", "points", "reason")
+    list_select_related = ("close", "section")
+
+
+@admin.register(Appeal)
+class AppealAdmin(ReadOnlyAdmin):
+    list_display = ("close", "section", "status", "submitted_at", "decided_at")
+    list_select_related = ("close", "section")

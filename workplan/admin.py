@@ -14,14 +14,18 @@ from import_export.formats import base_formats
 
 from workplan.models import (
     AuditEntry,
+    CriticismNotice,
     Evidence,
     HolidayOverride,
+    Interview,
     JobRun,
+    NoticeUnit,
     Notification,
     OfficeSettings,
-    ProgressReport,
-    ReportEvent,
     PlanImport,
+    ProgressReport,
+    RectificationItem,
+    ReportEvent,
     Section,
     SectionAlias,
     SectionGroup,
@@ -85,7 +89,16 @@ class TaskAssignmentInline(admin.TabularInline):
 class TaskAdmin(ImportExportModelAdmin):
     """任务：可从表格导入/导出（需 workplan.import_task / export_task 权限；仅 xlsx 与 csv）。"""
 
-    list_display = ("code", "number_path", "title", "plan", "is_heading", "deadline_text", "due_date", "recurrence")
+    list_display = (
+        "code",
+        "number_path",
+        "title",
+        "plan",
+        "is_heading",
+        "deadline_text",
+        "due_date",
+        "recurrence",
+    )
     list_filter = ("plan", "is_heading", "recurrence")
     list_select_related = ("plan",)
     search_fields = ("code", "title", "body")
@@ -216,3 +229,46 @@ class LockedScheduleAdmin(QScheduleAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class NoticeUnitInline(admin.TabularInline):
+    model = NoticeUnit
+    extra = 0
+
+
+@admin.register(CriticismNotice)
+class CriticismNoticeAdmin(admin.ModelAdmin):
+    list_display = ("doc_number", "title", "issuer_level", "year", "status", "issued_at")
+    list_filter = ("year", "issuer_level", "status")
+    search_fields = ("title", "doc_number")
+    inlines = [NoticeUnitInline]
+
+    def has_change_permission(self, request: HttpRequest, obj: CriticismNotice | None = None) -> bool:
+        # 已印发的通报不能再改（更正须另发通报）。
+        if obj is not None and obj.status == "issued":
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: CriticismNotice | None = None) -> bool:
+        if obj is not None and obj.status == "issued":
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+@admin.register(NoticeUnit)
+class NoticeUnitAdmin(ReadOnlyAdmin):
+    list_display = ("notice", "section")
+    list_select_related = ("notice", "section")
+
+
+@admin.register(Interview)
+class InterviewAdmin(admin.ModelAdmin):
+    list_display = ("held_on", "subject", "interviewer")
+    filter_horizontal = ("sections",)
+
+
+@admin.register(RectificationItem)
+class RectificationItemAdmin(ReadOnlyAdmin):
+    list_display = ("section", "description", "deadline", "status", "notice", "interview")
+    list_filter = ("status", "section")
+    list_select_related = ("section", "notice", "interview")

@@ -16,6 +16,15 @@ from workplan.models.plan import (
     User,
     WorkPlan,
 )
+from workplan.models.notices import (
+    CriticismNotice,
+    Interview,
+    IssuerLevel,
+    NoticeStatus,
+    NoticeUnit,
+    RectificationItem,
+    RectificationStatus,
+)
 from workplan.models.progress import (
     Evidence,
     HolidayOverride,
@@ -28,6 +37,13 @@ from workplan.models.progress import (
 )
 
 __all__ = [
+    "CriticismNotice",
+    "Interview",
+    "IssuerLevel",
+    "NoticeStatus",
+    "NoticeUnit",
+    "RectificationItem",
+    "RectificationStatus",
     "AssignmentRole",
     "AuditEntry",
     "Evidence",

@@ -36,7 +36,9 @@ class Section(models.Model):
 class SectionAlias(models.Model):
     """股室的别名：其他叫法（政策法规股 = 法规股）或另一种字体（綜合股）。"""
 
-    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="aliases", verbose_name="股室")
+    section = models.ForeignKey(
+        Section, on_delete=models.CASCADE, related_name="aliases", verbose_name="股室"
+    )
     name = models.CharField("别名", max_length=64, unique=True)
 
     class Meta:
@@ -73,7 +75,12 @@ class User(AbstractUser):
 
     role = models.CharField("角色", max_length=16, choices=Role.choices, default=Role.SECTION)
     section = models.ForeignKey(
-        Section, on_delete=models.PROTECT, null=True, blank=True, related_name="users", verbose_name="所属股室"
+        Section,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name="所属股室",
     )
 
     class Meta(AbstractUser.Meta):
@@ -151,7 +158,9 @@ class TaskQuerySet(models.QuerySet["Task"]):
 
     def overdue(self, *, on: datetime.date) -> TaskQuerySet:
         """有截止日期、已过期且尚未完成的任务。"""
-        return self.filter(due_date__lt=on).exclude(status__in=[ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE])
+        return self.filter(due_date__lt=on).exclude(
+            status__in=[ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE]
+        )
 
     def led_by(self, section: Section) -> TaskQuerySet:
         return self.filter(assignments__section=section, assignments__role=AssignmentRole.LEAD).distinct()
@@ -160,7 +169,9 @@ class TaskQuerySet(models.QuerySet["Task"]):
 class Task(models.Model):
     """工作任务：文件层级中的一项（一、→（一）→ 1. →（1））。章节标题也存为任务行（is_heading）。"""
 
-    plan = models.ForeignKey(WorkPlan, on_delete=models.CASCADE, related_name="tasks", verbose_name="工作计划")
+    plan = models.ForeignKey(
+        WorkPlan, on_delete=models.CASCADE, related_name="tasks", verbose_name="工作计划"
+    )
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children", verbose_name="上级"
     )
@@ -256,7 +267,12 @@ class PlanImport(models.Model):
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PREVIEW)
     result = models.JSONField("解析结果", default=dict, blank=True)
     plan = models.ForeignKey(
-        WorkPlan, on_delete=models.SET_NULL, null=True, blank=True, related_name="imports", verbose_name="工作计划"
+        WorkPlan,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="imports",
+        verbose_name="工作计划",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="上传人"
@@ -320,4 +336,3 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise PermissionError("审计日志只能追加，不能删除")
-

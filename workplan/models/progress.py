@@ -32,7 +32,9 @@ class ProgressReport(models.Model):
     """
 
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="reports", verbose_name="任务")
-    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="reports", verbose_name="股室")
+    section = models.ForeignKey(
+        Section, on_delete=models.PROTECT, related_name="reports", verbose_name="股室"
+    )
     role = models.CharField("角色", max_length=16, choices=AssignmentRole.choices)
     year = models.PositiveIntegerField("年度")
     quarter = models.PositiveSmallIntegerField("季度")
@@ -74,7 +76,9 @@ class ProgressReport(models.Model):
             models.UniqueConstraint(
                 fields=["task", "section", "year", "quarter"], name="report_unique_per_section_quarter"
             ),
-            models.CheckConstraint(condition=models.Q(quarter__gte=1, quarter__lte=4), name="report_quarter_1_4"),
+            models.CheckConstraint(
+                condition=models.Q(quarter__gte=1, quarter__lte=4), name="report_quarter_1_4"
+            ),
         ]
         indexes = [models.Index(fields=["year", "quarter", "review_state"])]
 
@@ -93,7 +97,9 @@ class ReportEvent(models.Model):
         EVIDENCE_ADD = "evidence_add", "添加佐证"
         EVIDENCE_REMOVE = "evidence_remove", "撤回佐证"
 
-    report = models.ForeignKey(ProgressReport, on_delete=models.CASCADE, related_name="events", verbose_name="报送")
+    report = models.ForeignKey(
+        ProgressReport, on_delete=models.CASCADE, related_name="events", verbose_name="报送"
+    )
     at = models.DateTimeField("时间", auto_now_add=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name="操作人"
@@ -151,7 +157,10 @@ class Notification(models.Model):
     """站内通知（到期提醒、逾期提醒、缺报清单、审核结果）。dedupe_key 保证同一提醒只发一次。"""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name="接收人"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name="接收人",
     )
     kind = models.CharField("类型", max_length=32)
     message = models.TextField("内容")
@@ -219,6 +228,19 @@ class OfficeSettings(models.Model):
     )
     due_soon_workdays = models.PositiveSmallIntegerField("到期提醒提前工作日数", default=5)
     max_evidence_mb = models.PositiveSmallIntegerField("佐证文件大小上限（MB）", default=20)
+    unit_name = models.CharField(
+        "本单位名称", max_length=128, blank=True, help_text="用于报告、通报的发文机关标志"
+    )
+    notice_prefix = models.CharField(
+        "通报文号前缀", max_length=32, default="统通", help_text="如 樟统通 → 樟统通〔2023〕3号"
+    )
+    appeal_window_workdays = models.PositiveSmallIntegerField("申诉期（工作日）", default=5)
+    trigger_overdue_workdays = models.PositiveSmallIntegerField("通报触发：任务逾期超过N个工作日", default=10)
+    trigger_score_below = models.DecimalField(
+        "通报触发：季度得分低于", max_digits=6, decimal_places=2, default=60
+    )
+    trigger_returned_times = models.PositiveSmallIntegerField("通报触发：同一报送被退回次数", default=2)
+    trigger_low_quarters = models.PositiveSmallIntegerField("通报触发：连续低分季度数", default=2)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
