@@ -19,12 +19,12 @@ DEMO_PASSWORD = "Zwgk-demo-2023"
 
 # username, display name, role, section name
 DEMO_USERS = [
-    ("office", "办公室 王主任", Role.OFFICE, "办公室"),
+    ("office", "王主任", Role.OFFICE, "办公室"),
     ("director", "李局长", Role.DIRECTOR, None),
-    ("zonghe", "综合股 张股长", Role.SECTION, "综合股"),
-    ("fagui", "法规股 刘股长", Role.SECTION, "法规股"),
-    ("pucha", "普查中心 陈主任", Role.SECTION, "普查中心"),
-    ("viewer", "只读 赵科员", Role.READONLY, "综合股"),
+    ("zonghe", "张股长", Role.SECTION, "综合股"),
+    ("fagui", "刘股长", Role.SECTION, "法规股"),
+    ("pucha", "陈主任", Role.SECTION, "普查中心"),
+    ("viewer", "赵科员", Role.READONLY, "综合股"),
 ]
 
 
