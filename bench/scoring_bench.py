@@ -2,7 +2,8 @@
 （事实收集 + 引擎 + 台账写入），对比同一份台账上一条 SQL 汇总（SELECT section_id, SUM(points) … GROUP BY）。
 
 用法：.venv/bin/python bench/scoring_bench.py [任务数=5000] [重复次数=3]
-在临时目录中新建 SQLite 数据库并 migrate（VAR_DIR 指向临时目录），不碰 var/ 下的数据。四个季度的计分重复若干遍，
+在临时目录中新建 SQLite 数据库并 migrate（VAR_DIR 指向临时目录），不碰 var/ 下的数据。
+四个季度的计分重复若干遍，
 取最好的一遍并列出各部分用时；SQL 汇总重复 50 遍取最好成绩。
 最后一行是 `ratio: <引擎用时 ÷ SQL 用时>`，引擎用时为四个季度 engine.score_all + rank 的合计（纯计算部分）；
 整个计算与 SQL 之比在倒数第二行。
@@ -62,8 +63,18 @@ YEAR = 2023
 TODAY = datetime.date(2024, 2, 1)  # after the Q4 report deadline: every quarter is final
 QUARTERS = ("Q1", "Q2", "Q3", "Q4")
 SECTIONS = [
-    "办公室", "综合股", "法规股", "普查中心", "农业股", "工业股",
-    "贸易股", "投资股", "人口与就业股", "社会科技股", "统计信息中心", "社会经济调查队",
+    "办公室",
+    "综合股",
+    "法规股",
+    "普查中心",
+    "农业股",
+    "工业股",
+    "贸易股",
+    "投资股",
+    "人口与就业股",
+    "社会科技股",
+    "统计信息中心",
+    "社会经济调查队",
 ]
 D = Decimal
 
@@ -95,21 +106,53 @@ def bench_ruleset() -> engine.RuleSet:
     r: list[Rule] = []
 
     def add(code: str, indicator: str, kind: Kind, fact: str, **kw: Any) -> None:
-        r.append(Rule(code=code, indicator=indicator, kind=kind, label=kw.pop("label", f"规则{code}"), fact=fact,
-                      **kw))
+        r.append(
+            Rule(
+                code=code,
+                indicator=indicator,
+                kind=kind,
+                label=kw.pop("label", f"规则{code}"),
+                fact=fact,
+                **kw,
+            )
+        )
 
     add("A1-1", "A1", Kind.PER_OCCURRENCE, "tasks_overdue", points=D("0.5"), label="任务逾期未完成")
     add("A1-2", "A1", Kind.CONDITION, "plan_not_broken_down", points=D(2))
     add("A1-3", "A1", Kind.CONDITION, "ledger_missing", points=D(2))
-    add("A2-1", "A2", Kind.PER_OCCURRENCE, "reports_missing", points=D("0.2"), measure="次", label="季度进展未报送")
-    add("A2-2", "A2", Kind.PER_OCCURRENCE, "reports_returned", points=D("0.1"), cap=D(3), measure="次",
-        label="季度进展被退回")
+    add(
+        "A2-1",
+        "A2",
+        Kind.PER_OCCURRENCE,
+        "reports_missing",
+        points=D("0.2"),
+        measure="次",
+        label="季度进展未报送",
+    )
+    add(
+        "A2-2",
+        "A2",
+        Kind.PER_OCCURRENCE,
+        "reports_returned",
+        points=D("0.1"),
+        cap=D(3),
+        measure="次",
+        label="季度进展被退回",
+    )
     add("A2-3", "A2", Kind.CONDITION, "report_late_summary", points=D(1))
     add("A3-1", "A3", Kind.PER_ITEM, "tasks_done", points=D("0.1"), cap=D(6), label="完成任务")
     add("A3-2", "A3", Kind.PRESENCE, "summary_submitted", points=D(2), absent_points=D(1))
     add("B1-1", "B1", Kind.QUANTITY, "items_published", target=D(6), absent_points=D(4), measure="条")
-    add("B1-2", "B1", Kind.QUANTITY, "monthly_items", target=D(2), absent_points=D(1), blank_points=D(2),
-        measure="条")
+    add(
+        "B1-2",
+        "B1",
+        Kind.QUANTITY,
+        "monthly_items",
+        target=D(2),
+        absent_points=D(1),
+        blank_points=D(2),
+        measure="条",
+    )
     add("B1-3", "B1", Kind.CONDITION, "items_unreviewed", points=D(2))
     add("B2-1", "B2", Kind.PRESENCE, "interpretation_published", points=D(4), absent_points=D(2))
     add("B2-2", "B2", Kind.PER_ITEM, "features_published", points=D(1), cap=D(4), measure="篇")
@@ -150,7 +193,9 @@ def bench_ruleset() -> engine.RuleSet:
         bonus_cap=D(5),
         bonus_gate=D(80),
         grade_bands=(
-            engine.GradeBand("优秀", D(90)), engine.GradeBand("良好", D(80)), engine.GradeBand("合格", D(60)),
+            engine.GradeBand("优秀", D(90)),
+            engine.GradeBand("良好", D(80)),
+            engine.GradeBand("合格", D(60)),
             engine.GradeBand("不合格", D(0)),
         ),
         period_weights={q: D("0.25") for q in QUARTERS},
@@ -164,14 +209,19 @@ def bench_ruleset() -> engine.RuleSet:
 
 def build_workload(n: int, rs: engine.RuleSet, rng: random.Random) -> dict[str, int]:
     """n 项任务（70% 有截止日期，其余为每季度、持续推进），每项 1 个牵头、0–2 个责任股室；
-    截止日所在季度 80% 按期完成、10% 下季度完成、10% 全年未完成；各季度 90% 的应报送按时报送，报送中 5% 被退回；
+    截止日所在季度 80% 按期完成、10% 下季度完成、10% 全年未完成；
+    各季度 90% 的应报送按时报送，报送中 5% 被退回；
     每个股室每季度录入全部手工事实（少数股室有否决、不适用、加分）。"""
-    sections = Section.objects.bulk_create([Section(name=name, sort_order=i) for i, name in enumerate(SECTIONS, 1)])
+    sections = Section.objects.bulk_create(
+        [Section(name=name, sort_order=i) for i, name in enumerate(SECTIONS, 1)]
+    )
     plan = WorkPlan.objects.create(year=YEAR, title="基准测试工作要点")
     specs = []
-    for i in range(n):
+    for _ in range(n):
         if rng.random() < 0.7:
-            due: datetime.date | None = datetime.date(YEAR, 1, 10) + datetime.timedelta(days=rng.randint(0, 340))
+            due: datetime.date | None = datetime.date(YEAR, 1, 10) + datetime.timedelta(
+                days=rng.randint(0, 340)
+            )
             recurrence = ""
         else:
             due, recurrence = None, rng.choice(["quarterly", "continuous"])
@@ -183,8 +233,15 @@ def build_workload(n: int, rs: engine.RuleSet, rng: random.Random) -> dict[str, 
         specs.append((due, recurrence, done_q))
     tasks = Task.objects.bulk_create(
         [
-            Task(plan=plan, code=f"T{i:05d}", title=f"任务{i}", position=i, due_date=due, recurrence=rec,
-                 status=ReportStatus.DONE if done_q else ReportStatus.IN_PROGRESS)
+            Task(
+                plan=plan,
+                code=f"T{i:05d}",
+                title=f"任务{i}",
+                position=i,
+                due_date=due,
+                recurrence=rec,
+                status=ReportStatus.DONE if done_q else ReportStatus.IN_PROGRESS,
+            )
             for i, (due, rec, done_q) in enumerate(specs)
         ],
         batch_size=2000,
@@ -211,9 +268,15 @@ def build_workload(n: int, rs: engine.RuleSet, rng: random.Random) -> dict[str, 
                 returned = rng.random() < 0.05
                 reports.append(
                     ProgressReport(
-                        task=task, section=section, role=role, year=YEAR, quarter=q,
+                        task=task,
+                        section=section,
+                        role=role,
+                        year=YEAR,
+                        quarter=q,
                         status=ReportStatus.DONE if finishing else ReportStatus.IN_PROGRESS,
-                        review_state=ReviewState.RETURNED if returned and not finishing else ReviewState.ACCEPTED,
+                        review_state=ReviewState.RETURNED
+                        if returned and not finishing
+                        else ReviewState.ACCEPTED,
                         return_count=1 if returned and not finishing else 0,
                         submitted_at=now,
                     )
@@ -221,12 +284,18 @@ def build_workload(n: int, rs: engine.RuleSet, rng: random.Random) -> dict[str, 
     ProgressReport.objects.bulk_create(reports, batch_size=5000)
     # A finished task needs its lead's accepted DONE report: make sure it exists (the 10% "missing" roll may
     # have dropped it), otherwise the task would count as closed by the office.
-    have = set(
-        ProgressReport.objects.filter(status=ReportStatus.DONE).values_list("task_id", "quarter")
-    )
+    have = set(ProgressReport.objects.filter(status=ReportStatus.DONE).values_list("task_id", "quarter"))
     extra = [
-        ProgressReport(task=t, section=these[0][0], role=AssignmentRole.LEAD, year=YEAR, quarter=done_q,
-                       status=ReportStatus.DONE, review_state=ReviewState.ACCEPTED, submitted_at=now)
+        ProgressReport(
+            task=t,
+            section=these[0][0],
+            role=AssignmentRole.LEAD,
+            year=YEAR,
+            quarter=done_q,
+            status=ReportStatus.DONE,
+            review_state=ReviewState.ACCEPTED,
+            submitted_at=now,
+        )
         for t, these, (_, _, done_q) in zip(tasks, roles, specs, strict=True)
         if done_q and (t.pk, done_q) not in have
     ]
@@ -242,8 +311,17 @@ def build_workload(n: int, rs: engine.RuleSet, rng: random.Random) -> dict[str, 
                 value = manual_sample(rules[0], rng)
                 if value is None:
                     continue
-                manual.append(ManualFact(section=section, year=YEAR, period=period, fact=name, value=value,
-                                         reason="季度检查情况", evidence_note="樟统字〔2023〕12号"))
+                manual.append(
+                    ManualFact(
+                        section=section,
+                        year=YEAR,
+                        period=period,
+                        fact=name,
+                        value=value,
+                        reason="季度检查情况",
+                        evidence_note="樟统字〔2023〕12号",
+                    )
+                )
     ManualFact.objects.bulk_create(manual, batch_size=2000)
     return {
         "sections": len(sections),
@@ -304,7 +382,9 @@ def one_pass(record: Any) -> tuple[float, dict[str, float], list[int]]:
     services.facts_digest = watch.wrap("digest", services.facts_digest)
     try:
         start = time.perf_counter()
-        runs = [services.scores_compute(ruleset_record=record, year=YEAR, period=p, today=TODAY) for p in QUARTERS]
+        runs = [
+            services.scores_compute(ruleset_record=record, year=YEAR, period=p, today=TODAY) for p in QUARTERS
+        ]
         total = time.perf_counter() - start
     finally:
         services.collect_facts, engine.score_all, engine.rank, services.facts_digest = originals
@@ -348,22 +428,34 @@ def main() -> None:
     )
     print(
         f"data: {counts['tasks']} tasks, {counts['sections']} sections, {counts['assignments']} assignments, "
-        f"{counts['reports']} progress reports, {counts['manual_facts']} manual facts (built in {setup:.1f} s)"
+        f"{counts['reports']} progress reports, {counts['manual_facts']} manual facts "
+        f"(built in {setup:.1f} s)"
     )
-    print(f"rule set: {len(rs.rules)} rules, {len(kinds)} kinds ({', '.join(kinds)}), {len(rs.indicators)} indicators")
+    print(
+        f"rule set: {len(rs.rules)} rules, {len(kinds)} kinds ({', '.join(kinds)}), "
+        f"{len(rs.indicators)} indicators"
+    )
 
     passes = [one_pass(record) for _ in range(repeat)]
     best_total, best_parts, run_ids = min(passes, key=lambda p: p[0])
     lines = LedgerLine.objects.filter(run_id__in=run_ids).count()
-    print(f"computation, four quarters (facts + engine + ledger write): runs "
-          + ", ".join(f"{p[0]:.3f}" for p in passes) + f" s; best {best_total:.3f} s")
+    print(
+        "computation, four quarters (facts + engine + ledger write): runs "
+        + ", ".join(f"{p[0]:.3f}" for p in passes)
+        + f" s; best {best_total:.3f} s"
+    )
     for name, seconds in best_parts.items():
         print(f"  {name}: {seconds * 1000:.1f} ms")
-    print(f"ledger: {lines} lines in {len(run_ids)} runs; "
-          f"{ScoreRun.objects.filter(pk__in=run_ids).values('inputs_digest').distinct().count()} distinct digests")
+    print(
+        f"ledger: {lines} lines in {len(run_ids)} runs; "
+        f"{ScoreRun.objects.filter(pk__in=run_ids).values('inputs_digest').distinct().count()} "
+        "distinct digests"
+    )
     sql_time, rows = sql_sum(run_ids)
-    print(f"plain SQL SUM(points) GROUP BY section over the same ledger: {sql_time * 1000:.2f} ms "
-          f"(best of 50, {len(rows)} sections)")
+    print(
+        f"plain SQL SUM(points) GROUP BY section over the same ledger: {sql_time * 1000:.2f} ms "
+        f"(best of 50, {len(rows)} sections)"
+    )
     engine_time = best_parts["engine"]
     print(f"engine only (score_all + rank, four quarters): {engine_time * 1000:.2f} ms")
     print(f"whole computation ÷ SQL: {best_total / sql_time:.1f}")

@@ -41,10 +41,13 @@ INSTALLED_APPS = [
     "django_q",
     "workplan",
     "scoring",
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves collected static files from the app processes (gunicorn), compressed and cache-busted.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -106,8 +109,33 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# plotly.js (季度看板) is served from the installed plotly wheel, not committed: see config/staticfinders.py.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "config.staticfinders.PlotlyFinder",
+]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Several app processes or machines: MEDIA_ROOT must be one shared directory (NFS or similar) for all.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Sessions and the cache live in the database, so every app process sees the same logins and counters
+# (login lockout, throttles). `manage.py createcachetable` creates the cache table (make run does it; the
+# test runner does it for the test database).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"},
+}
 
 # Uploads: plans and spreadsheets are small; anything bigger is refused with a clear message.
 MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))
@@ -120,8 +148,21 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 
+# django-q2: one broker (the ORM broker in the default database), two queues. "name" is the same in every
+# process (django-q2 signs task payloads with it). Each `manage.py qcluster` serves the queue named by the
+# Q_CLUSTER_NAME environment variable, which django-q2 reads itself: unset -> the default queue (reminders and
+# every schedule); "long" -> imports, exports and report generation, sent with
+# async_task(..., cluster=Q_LONG_CLUSTER) and given their own timeout. retry must exceed timeout in every
+# queue (config/qcluster_check.py refuses to start otherwise).
+Q_LONG_CLUSTER = "long"
+Q_LONG = {
+    "workers": envint("Q_LONG_WORKERS", "1"),
+    "timeout": envint("Q_LONG_TIMEOUT", "3600"),
+    "retry": envint("Q_LONG_RETRY", "3900"),
+    "max_attempts": 2,
+}
 Q_CLUSTER = {
-    "name": os.environ.get("Q_CLUSTER_NAME", "zwgk"),
+    "name": "zwgk",
     "orm": "default",
     "workers": envint("Q_WORKERS", "2"),
     "timeout": envint("Q_TIMEOUT", "300"),
@@ -129,6 +170,7 @@ Q_CLUSTER = {
     "max_attempts": 3,
     "catch_up": False,
     "label": "后台任务",
+    "ALT_CLUSTERS": {Q_LONG_CLUSTER: Q_LONG},
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -12,6 +12,7 @@ if not os.environ.get("DATABASE_URL"):
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 MEDIA_ROOT = tempfile.mkdtemp(prefix="zwgk-test-media-")
+STATIC_ROOT = tempfile.mkdtemp(prefix="zwgk-test-static-")  # exists, so WhiteNoise does not warn
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -161,21 +161,26 @@ def line_drilldown(user: User, line: LedgerLine) -> Drilldown:
     if facts.get("ref"):
         refs.append(str(facts["ref"]))
     shares = {s.get("ref"): s for s in facts.get("shares", []) if isinstance(s, dict)}
-    rows = [RefRow(ref, str(shares.get(ref, {}).get("share", "")), str(shares.get(ref, {}).get("role", "")))
-            for ref in refs]
+    rows = [
+        RefRow(ref, str(shares.get(ref, {}).get("share", "")), str(shares.get(ref, {}).get("role", "")))
+        for ref in refs
+    ]
     task_ids = {i for r in refs if (i := _ref_id(r, "task")) is not None}
     report_ids = {i for r in refs if (i := _ref_id(r, "report")) is not None}
     manual_ids = {i for r in refs if (i := _ref_id(r, "manual")) is not None}
 
-    reports = {
-        r.pk: r
-        for r in visible_reports(user).filter(pk__in=report_ids).select_related("task", "section")
-    } if report_ids else {}
+    reports = (
+        {r.pk: r for r in visible_reports(user).filter(pk__in=report_ids).select_related("task", "section")}
+        if report_ids
+        else {}
+    )
     all_task_ids = task_ids | {r.task_id for r in reports.values()}
     tasks = {t.pk: t for t in visible_tasks(user).filter(pk__in=all_task_ids)} if all_task_ids else {}
-    manual = {
-        m.pk: m for m in ManualFact.objects.filter(pk__in=manual_ids, section_id=line.section_id)
-    } if manual_ids else {}
+    manual = (
+        {m.pk: m for m in ManualFact.objects.filter(pk__in=manual_ids, section_id=line.section_id)}
+        if manual_ids
+        else {}
+    )
     for row in rows:
         if (tid := _ref_id(row.ref, "task")) is not None:
             row.task = tasks.get(tid)

@@ -228,9 +228,14 @@ def score_per_occurrence(
     shared = any(s != 1 for s in shares)
     qty_text = f"{len(occ)}{rule.measure}"
     if shared:
+        # Group equal (role, share) pairs so a reason stays short however many events there are:
+        # "按分担比例折算为牵头3项×0.7+责任5项×0.3=3.6项".
+        groups: dict[tuple[str, Decimal], int] = {}
+        for o, s in zip(occ, shares, strict=True):
+            groups[(o.role, s)] = groups.get((o.role, s), 0) + 1
         terms = "+".join(
-            fmt(s) + (f"（{ROLE_NAMES.get(o.role, o.role)}）" if o.role else "")
-            for o, s in zip(occ, shares, strict=True)
+            f"{ROLE_NAMES.get(role, role) if role else ''}{n}{rule.measure}×{fmt(share)}"
+            for (role, share), n in groups.items()
         )
         qty_text += f"，按分担比例折算为{terms}={fmt(qty)}{rule.measure}"
     reason = f"{rule.label}{qty_text}，每{rule.measure}扣{fmt(rule.points)}分，共扣{fmt(-points)}分"

@@ -1,4 +1,5 @@
-"""考核事实（facts）：从任务落实数据（逾期任务、缺报、退回、完成情况）与办公室录入的事实，生成引擎的 UnitFacts。
+"""考核事实（facts）：从任务落实数据（逾期任务、缺报、退回、完成情况）与办公室录入的事实，
+生成引擎的 UnitFacts。
 
 本模块是考核评分读取 workplan 数据的唯一入口；查询次数固定，与任务数、股室数无关。
 """
@@ -12,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
 
 from django.db.models import Q
-from typing import Any, NamedTuple
 
 from scoring import engine
 from scoring.engine import Kind
@@ -22,8 +23,13 @@ from scoring.models import ManualFact
 from workplan.calendar_db import load_calendar
 from workplan.models import (
     AssignmentRole,
+    IssuerLevel,
+    NoticeStatus,
+    NoticeUnit,
     OfficeSettings,
     ProgressReport,
+    RectificationItem,
+    RectificationStatus,
     ReportStatus,
     ReviewState,
     Section,
@@ -46,7 +52,15 @@ TASKS_DONE = "tasks_done"
 NOTICES_COUNTY = "notices_county"
 NOTICES_BUREAU = "notices_bureau"
 NOTICE_FACTS = (NOTICES_COUNTY, NOTICES_BUREAU)
-COMPUTED_FACTS = (TASKS_OVERDUE, REPORTS_MISSING, REPORTS_RETURNED, TASKS_DONE, *NOTICE_FACTS)
+RECTIFIED_NOTICES = "rectified_notices"
+COMPUTED_FACTS = (
+    TASKS_OVERDUE,
+    REPORTS_MISSING,
+    REPORTS_RETURNED,
+    TASKS_DONE,
+    *NOTICE_FACTS,
+    RECTIFIED_NOTICES,
+)
 COMPUTED_FACT_LABELS = {
     TASKS_OVERDUE: "逾期未完成任务",
     REPORTS_MISSING: "季度进展缺报",
@@ -54,8 +68,9 @@ COMPUTED_FACT_LABELS = {
     TASKS_DONE: "已完成任务",
     NOTICES_COUNTY: "受到县（市）级通报批评",
     NOTICES_BUREAU: "受到局内通报批评",
+    RECTIFIED_NOTICES: "通报问题整改销号",
 }
-# 通报批评的数据模型尚未建立（后续版本）：在此之前，这两项事实可由办公室手工录入。
+# 通报批评由通报记录计算（_notice_facts）；系统上线前收到的通报仍可手工录入，某期间算出了通报时以计算为准。
 MANUAL_ALLOWED_COMPUTED = NOTICE_FACTS
 
 CLOSED = (ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE)
@@ -108,7 +123,9 @@ def period_window(year: int, period: str) -> PeriodWindow:
         q = QUARTER_PERIODS[period]
         return PeriodWindow(year, period, (q,), quarter_start(year, q), quarter_end(year, q))
     if period in YEAR_PERIODS:
-        return PeriodWindow(year, period, (1, 2, 3, 4), datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+        return PeriodWindow(
+            year, period, (1, 2, 3, 4), datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+        )
     raise FactError(f"未知的考核期间“{period}”，应为 Q1–Q4、年终或年度")
 
 
@@ -211,7 +228,9 @@ class _YearData:
                 | Q(role=AssignmentRole.LEAD, review_state=ReviewState.ACCEPTED, status__in=CLOSED)
             )
             .order_by("quarter", "task_id", "pk")
-            .values_list("pk", "task_id", "section_id", "quarter", "role", "status", "review_state", "return_count")
+            .values_list(
+                "pk", "task_id", "section_id", "quarter", "role", "status", "review_state", "return_count"
+            )
         ]
         return cls(tasks, roles, reports)
 
@@ -227,9 +246,13 @@ class _YearData:
         """
         first: dict[tuple[int, int, str], int] = {}
         for r in self.reports:
-            if r.role == AssignmentRole.LEAD and r.review_state == ReviewState.ACCEPTED and r.status in CLOSED:
-                key = (r.task_id, r.section_id, r.status)
-                first[key] = min(r.quarter, first.get(key, r.quarter))
+            if (
+                r.role == AssignmentRole.LEAD
+                and r.review_state == ReviewState.ACCEPTED
+                and r.status in CLOSED
+            ):
+                # Reports are ordered by quarter: the first one seen is the earliest.
+                first.setdefault((r.task_id, r.section_id, r.status), r.quarter)
         result: dict[int, int] = {}
         for t in self.tasks:
             if t.status not in CLOSED:
@@ -257,13 +280,23 @@ class _YearData:
         for r in self.reports:
             if r.quarter == quarter:
                 current[(r.task_id, r.section_id)] = r.review_state
-            if r.role == AssignmentRole.LEAD and r.status in CLOSED and r.review_state == ReviewState.ACCEPTED:
-                closed_in[r.task_id] = min(r.quarter, closed_in.get(r.task_id, r.quarter))
+            if (
+                r.role == AssignmentRole.LEAD
+                and r.status in CLOSED
+                and r.review_state == ReviewState.ACCEPTED
+            ):
+                closed_in.setdefault(r.task_id, r.quarter)  # ordered by quarter: the earliest
         rows: list[tuple[int, int, str, str]] = []
         for t in self.tasks:
             done_before = closed_in[t.pk] < quarter if t.pk in closed_in else t.status in CLOSED
-            if not report_expected(plan_year=year, year=year, quarter=quarter, recurrence=t.recurrence,
-                                   due_date=t.due_date, done_before=done_before):
+            if not report_expected(
+                plan_year=year,
+                year=year,
+                quarter=quarter,
+                recurrence=t.recurrence,
+                due_date=t.due_date,
+                done_before=done_before,
+            ):
                 continue
             for section_id, role in self.roles.get(t.pk, {}).items():
                 review_state = current.get((t.pk, section_id))
@@ -294,12 +327,14 @@ def _task_facts(
     for t in data.tasks:
         closed_q = closed.get(t.pk)
         hits: list[str] = []
-        if TASKS_OVERDUE in wanted and t.due_date is not None:
-            if t.due_date not in effective:
-                effective[t.due_date] = c.cal.next_workday_on_or_after(t.due_date)
+        if TASKS_OVERDUE in wanted and t.due_date is not None and t.due_date < as_of:
             open_at_end = closed_q is None or (closed_q != 0 and closed_q > last_quarter)
-            if effective[t.due_date] < as_of and open_at_end:
-                hits.append(TASKS_OVERDUE)
+            if open_at_end:
+                # The working-day calendar is slow per call: ask it only for candidates, once per date.
+                if t.due_date not in effective:
+                    effective[t.due_date] = c.cal.next_workday_on_or_after(t.due_date)
+                if effective[t.due_date] < as_of:
+                    hits.append(TASKS_OVERDUE)
         if TASKS_DONE in wanted and t.status == ReportStatus.DONE and closed_q is not None:
             if closed_q in window.quarters or (closed_q == 0 and window.is_year):
                 hits.append(TASKS_DONE)
@@ -314,8 +349,11 @@ def _task_facts(
                     out[fact][section_id].append(occ)
 
 
-def _missing_facts(c: _Collector, data: _YearData, out: dict[str, dict[int, list[engine.Occurrence]]]) -> None:
-    """季度进展缺报（reports_missing）：与 workplan.reminders.missing_reports 的缺报清单相同（未报送、被退回未重报），
+def _missing_facts(
+    c: _Collector, data: _YearData, out: dict[str, dict[int, list[engine.Occurrence]]]
+) -> None:
+    """季度进展缺报（reports_missing）：与 workplan.reminders.missing_reports 的缺报清单相同
+    （未报送、被退回未重报），
     只计报送截止日（季度结束后次月第 N 日，遇节假日顺延）已过的季度。按分工角色取分担比例。"""
     report_day = OfficeSettings.current().report_day
     scored = set(c.section_ids)
@@ -331,7 +369,9 @@ def _missing_facts(c: _Collector, data: _YearData, out: dict[str, dict[int, list
                 out[REPORTS_MISSING][section_id].append(occ)
 
 
-def _returned_facts(c: _Collector, data: _YearData, out: dict[str, dict[int, list[engine.Occurrence]]]) -> None:
+def _returned_facts(
+    c: _Collector, data: _YearData, out: dict[str, dict[int, list[engine.Occurrence]]]
+) -> None:
     """报送被退回（reports_returned）：本期间各季度的进展报送中被办公室退回过（退回次数 ≥ 1）的，每份计一次，
     记给报送的股室（按其分工角色取分担比例）。"""
     scored = set(c.section_ids)
@@ -340,6 +380,50 @@ def _returned_facts(c: _Collector, data: _YearData, out: dict[str, dict[int, lis
             note = f"第{r.quarter}季度报送被退回{r.return_count}次"
             if occ := c.occurrence(f"report:{r.pk}", r.role, note):
                 out[REPORTS_RETURNED][r.section_id].append(occ)
+
+
+def _notice_facts(
+    c: _Collector,
+    wanted: set[str],
+    out: dict[str, dict[int, list[engine.Occurrence]]],
+    rectified: dict[int, list[engine.BonusItem]],
+) -> None:
+    """通报批评与整改销号（两次查询）：
+
+    - notices_bureau：本局印发的局内通报；notices_county：登记的县（市）级、市级及以上通报。
+      只计已印发（登记）的，草稿、作废的不计；按印发 / 收到日期所在期间计入，点名的每个股室每份通报一次
+      （ref 为 notice:<编号>），不按牵头 / 责任分担；
+    - rectified_notices：来自通报的整改事项在本期间内经办公室核验销号的，每项一次（每份通报每个股室一项）。
+      加分规则读取时给出加分事项（证明材料为整改材料的文件名或链接），其余规则读取时给出事件。
+    """
+    scored = set(c.section_ids)
+    window = c.window
+    if wanted & set(NOTICE_FACTS):
+        units = NoticeUnit.objects.filter(
+            notice__status=NoticeStatus.ISSUED,
+            notice__received_on__range=(window.start, window.end),
+            section_id__in=scored,
+        ).order_by("notice__received_on", "notice_id", "pk")
+        rows = units.values_list("section_id", "notice_id", "notice__issuer_level", "notice__doc_number")
+        for section_id, notice_id, level, doc_number in rows:
+            fact = NOTICES_BUREAU if level == IssuerLevel.BUREAU else NOTICES_COUNTY
+            if fact in wanted:
+                out[fact][section_id].append(engine.Occurrence(ref=f"notice:{notice_id}", note=doc_number))
+    if RECTIFIED_NOTICES in wanted:
+        items = RectificationItem.objects.filter(
+            notice__status=NoticeStatus.ISSUED,
+            status=RectificationStatus.CLOSED,
+            verified_at__date__range=(window.start, window.end),
+            section_id__in=scored,
+        ).order_by("verified_at", "pk")
+        for item in items.values(
+            "pk", "section_id", "notice_id", "notice__doc_number", "response_file_name", "response_link"
+        ):
+            ref = f"notice:{item['notice_id']}"
+            reason = f"{item['notice__doc_number'] or '通报'}所列问题整改到位，已核验销号"
+            evidence = item["response_file_name"] or item["response_link"] or f"整改事项{item['pk']}核验记录"
+            out[RECTIFIED_NOTICES][item["section_id"]].append(engine.Occurrence(ref=ref, note=reason))
+            rectified[item["section_id"]].append(engine.BonusItem(ref=ref, reason=reason, evidence=evidence))
 
 
 def collect_facts(
@@ -355,13 +439,15 @@ def collect_facts(
     只收集细则里有规则读取的事实，读取的事实一律给出（没有事件时为空列表或 0），不让引擎把“没有数据”当成缺项：
     - tasks_overdue / tasks_done：见 _task_facts；
     - reports_missing：见 _missing_facts；reports_returned：见 _returned_facts；
-    - notices_county / notices_bureau：通报批评尚无数据模型（TODO：通报批评模块上线后从通报记录计算），
-      暂为空列表，办公室可手工录入；
-    - 其余事实取自办公室录入的 ManualFact（本股室、本年度、本期间），按读取它的规则类型转换（见 manual_value）。
+    - notices_county / notices_bureau / rectified_notices：见 _notice_facts（通报批评两项也可手工录入，
+      算出了通报时以计算为准）；
+    - 其余事实取自办公室录入的 ManualFact（本股室、本年度、本期间），按读取它的规则类型转换
+      （见 manual_value）。
       系统计算的事实不能被录入值覆盖（通报批评两项除外）。
     事件的分担比例：牵头股室取细则的 lead_share，责任股室取 responsible_share，比例为 0 的事件不计。
     只有细则读取数量（quantity 规则）时，计数类事实给出事件个数（Decimal）。
-    查询次数固定：任务、分工、报送各 1 次（逾期、完成、缺报、退回共用），录入事实 1 次，日历与办公室设置各 1 次。
+    查询次数固定：任务、分工、报送各 1 次（逾期、完成、缺报、退回共用），录入事实 1 次，
+    日历与办公室设置各 1 次。
     """
     window = period_window(year, period)
     sections = list(sections)
@@ -369,9 +455,11 @@ def collect_facts(
     readers = fact_readers(ruleset)
     wanted = {name for name in readers if name in COMPUTED_FACTS}
     needs_calendar = bool(wanted & {TASKS_OVERDUE, REPORTS_MISSING})
-    c = _Collector(ruleset, window, section_ids, today, load_calendar() if needs_calendar else WorkdayCalendar())
+    c = _Collector(
+        ruleset, window, section_ids, today, load_calendar() if needs_calendar else WorkdayCalendar()
+    )
     occurrences: dict[str, dict[int, list[engine.Occurrence]]] = {name: defaultdict(list) for name in wanted}
-    if wanted - set(NOTICE_FACTS):
+    if wanted - {*NOTICE_FACTS, RECTIFIED_NOTICES}:
         data = _YearData.load(window)
         if wanted & {TASKS_OVERDUE, TASKS_DONE}:
             _task_facts(c, data, wanted, occurrences)
@@ -379,8 +467,9 @@ def collect_facts(
             _missing_facts(c, data, occurrences)
         if REPORTS_RETURNED in wanted:
             _returned_facts(c, data, occurrences)
-    # TODO(通报批评): notices_county / notices_bureau come from the CriticismNotice model of a later issue;
-    # until then they stay empty here and the office may enter them as manual facts.
+    rectified: dict[int, list[engine.BonusItem]] = defaultdict(list)
+    if wanted & {*NOTICE_FACTS, RECTIFIED_NOTICES}:
+        _notice_facts(c, wanted, occurrences, rectified)
 
     manual: dict[int, list[ManualFact]] = defaultdict(list)
     manual_names = [name for name in readers if name not in COMPUTED_FACTS or name in MANUAL_ALLOWED_COMPUTED]
@@ -396,11 +485,13 @@ def collect_facts(
         for name in sorted(wanted):
             occ = tuple(occurrences[name].get(section.pk, ()))
             facts[name] = Decimal(len(occ)) if _wants_count(readers[name]) else occ
+            if name == RECTIFIED_NOTICES and all(r.kind == Kind.BONUS for r in readers[name]):
+                facts[name] = tuple(rectified.get(section.pk, ()))
         for mf in manual[section.pk]:
             if mf.fact in facts and mf.fact not in MANUAL_ALLOWED_COMPUTED:
                 continue
             if mf.fact in MANUAL_ALLOWED_COMPUTED and facts.get(mf.fact):
-                continue  # computed notices (once the model exists) take precedence over an entry
+                continue  # notices computed from the notice records take precedence over an entry
             try:
                 facts[mf.fact] = manual_value(
                     readers[mf.fact][0],
@@ -512,8 +603,14 @@ def _canonical_value(value: engine.FactValue) -> Any:
         out: list[Any] = []
         for v in value:
             if isinstance(v, engine.Occurrence):
-                out.append({"ref": v.ref, "share": str(v.share.normalize()) if v.share else "0", "role": v.role,
-                            "note": v.note})
+                out.append(
+                    {
+                        "ref": v.ref,
+                        "share": str(v.share.normalize()) if v.share else "0",
+                        "role": v.role,
+                        "note": v.note,
+                    }
+                )
             elif isinstance(v, engine.BonusItem):
                 out.append({"ref": v.ref, "reason": v.reason, "evidence": v.evidence})
             elif isinstance(v, Decimal):
@@ -525,7 +622,11 @@ def _canonical_value(value: engine.FactValue) -> Any:
 def facts_json(units: Sequence[engine.UnitFacts]) -> str:
     """事实的规范 JSON（单位、事实名排序，数值写成规范化的字符串），用于输入指纹。"""
     doc = [
-        {"unit": u.unit, "period": u.period, "facts": {k: _canonical_value(v) for k, v in sorted(u.facts.items())}}
+        {
+            "unit": u.unit,
+            "period": u.period,
+            "facts": {k: _canonical_value(v) for k, v in sorted(u.facts.items())},
+        }
         for u in sorted(units, key=lambda u: (u.unit, u.period))
     ]
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

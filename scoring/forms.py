@@ -1,4 +1,7 @@
-"""考核评分的表单：成绩筛选、计分、模拟计分、录入考核事实。规则在 scoring.services 中检查，表单只做类型转换。"""
+"""考核评分的表单：成绩筛选、计分、模拟计分、录入考核事实。
+
+规则在 scoring.services 中检查，表单只做类型转换。
+"""
 
 from __future__ import annotations
 
@@ -26,7 +29,9 @@ class RuleSetChoiceField(forms.ModelChoiceField):
 class ScoreFilterForm(forms.Form):
     """成绩总览的筛选：细则（可不选，取该期间最近的正式计分）、年度、期间。"""
 
-    ruleset = RuleSetChoiceField(label="评分细则", queryset=RuleSet.objects.none(), required=False, empty_label="（最近计分的）")
+    ruleset = RuleSetChoiceField(
+        label="评分细则", queryset=RuleSet.objects.none(), required=False, empty_label="（最近计分的）"
+    )
     year = forms.IntegerField(**YEAR_FIELD)
     period = forms.ChoiceField(label="期间", choices=PERIOD_CHOICES)
 
@@ -68,22 +73,32 @@ class ManualFactForm(forms.Form):
     section = forms.ModelChoiceField(label="股室", queryset=Section.objects.filter(is_active=True))
     year = forms.IntegerField(**YEAR_FIELD)
     period = forms.ChoiceField(label="期间", choices=PERIOD_CHOICES)
-    fact = forms.CharField(label="事实", max_length=64, widget=forms.TextInput(attrs={"list": "fact-choices"}))
+    fact = forms.CharField(
+        label="事实", max_length=64, widget=forms.TextInput(attrs={"list": "fact-choices"})
+    )
     value = forms.CharField(
         label="取值",
         widget=forms.Textarea(attrs={"rows": 3, "cols": 40}),
         help_text="是/否；数字；逗号分隔的各期数量；或每行一项（加分事项、通报文号）。",
     )
     reason = forms.CharField(
-        label="理由/说明", required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),
+        label="理由/说明",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),
         help_text="酌情评分必须写明理由。",
     )
     evidence = forms.FileField(label="证明材料", required=False, help_text="pdf、docx、xlsx、jpg、png")
-    evidence_note = forms.CharField(label="证明材料说明", required=False, max_length=255,
-                                    help_text="如表彰文件的文号；不上传文件时可只填说明。")
+    evidence_note = forms.CharField(
+        label="证明材料说明",
+        required=False,
+        max_length=255,
+        help_text="如表彰文件的文号；不上传文件时可只填说明。",
+    )
 
 
 class ManualFactFilterForm(forms.Form):
     year = forms.IntegerField(**YEAR_FIELD)
     period = forms.ChoiceField(label="期间", choices=[("", "全部"), *PERIOD_CHOICES], required=False)
-    section = forms.ModelChoiceField(label="股室", queryset=Section.objects.all(), required=False, empty_label="全部")
+    section = forms.ModelChoiceField(
+        label="股室", queryset=Section.objects.all(), required=False, empty_label="全部"
+    )

@@ -31,7 +31,16 @@ from scoring.facts import (
     manual_value,
     period_window,
 )
-from scoring.models import Indicator, LedgerLine, ManualFact, Rule, RuleSet, RuleSetStatus, ScoreRun, UnitScore
+from scoring.models import (
+    Indicator,
+    LedgerLine,
+    ManualFact,
+    Rule,
+    RuleSet,
+    RuleSetStatus,
+    ScoreRun,
+    UnitScore,
+)
 from workplan import uploads
 from workplan.audit import audit_record
 from workplan.models import OfficeSettings, Section, User
@@ -224,9 +233,7 @@ def scores_whatif_compare(*, official_run: ScoreRun | None, whatif_run: ScoreRun
     whatif = {s.section_id: s for s in UnitScore.objects.filter(run=whatif_run).select_related("section")}
     ruleset_ids = [r.ruleset_id for r in (official_run, whatif_run) if r is not None]
     names = _indicator_names(ruleset_ids)
-    sections = sorted(
-        {**official, **whatif}.values(), key=lambda s: (s.section.sort_order, s.section.name)
-    )
+    sections = sorted({**official, **whatif}.values(), key=lambda s: (s.section.sort_order, s.section.name))
     out: list[SectionDelta] = []
     for score in sections:
         o = official.get(score.section_id)
@@ -336,8 +343,6 @@ def manual_fact_choices(*, year: int) -> list[tuple[str, str]]:
             continue
         choices.setdefault(fact, f"{fact}（{label}，{dict(VALUE_HINTS).get(kind, kind)}）")
     return list(choices.items())
-
-
 
 
 def parse_value_text(kind: Kind, text: str) -> Any:
@@ -516,7 +521,12 @@ def manual_fact_delete(*, manual_fact: ManualFact, user: User, request: HttpRequ
 
 
 def latest_official_run() -> ScoreRun | None:
-    return ScoreRun.objects.filter(is_what_if=False).select_related("ruleset").order_by("-computed_at", "-pk").first()
+    return (
+        ScoreRun.objects.filter(is_what_if=False)
+        .select_related("ruleset")
+        .order_by("-computed_at", "-pk")
+        .first()
+    )
 
 
 def find_official_run(*, year: int, period: str, ruleset: RuleSet | None = None) -> ScoreRun | None:
@@ -535,7 +545,9 @@ def ruleset_labels(ruleset_id: int) -> tuple[dict[str, str], dict[str, str], dic
     """细则的指标名称、规则说明与指标权重（两次查询），台账显示用。"""
     names: dict[str, str] = {}
     weights: dict[str, Decimal] = {}
-    for code, name, weight in Indicator.objects.filter(ruleset_id=ruleset_id).values_list("code", "name", "weight"):
+    for code, name, weight in Indicator.objects.filter(ruleset_id=ruleset_id).values_list(
+        "code", "name", "weight"
+    ):
         names[code] = name
         weights[code] = weight
     labels = dict(Rule.objects.filter(ruleset_id=ruleset_id).values_list("code", "label"))

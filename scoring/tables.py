@@ -121,9 +121,7 @@ def value_text(value: Any) -> str:
     if value is False:
         return "否"
     if isinstance(value, list):
-        return "；".join(
-            str(v.get("reason", v)) if isinstance(v, dict) else str(v) for v in value
-        )
+        return "；".join(str(v.get("reason", v)) if isinstance(v, dict) else str(v) for v in value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
@@ -142,7 +140,17 @@ class ManualFactTable(tables.Table):
 
     class Meta:
         model = ManualFact
-        fields = ("section", "year", "period", "fact", "value", "reason", "evidence", "entered_by", "entered_at")
+        fields = (
+            "section",
+            "year",
+            "period",
+            "fact",
+            "value",
+            "reason",
+            "evidence",
+            "entered_by",
+            "entered_at",
+        )
         attrs = {"class": "table table-sm table-striped"}
         empty_text = "暂无录入的考核事实"
         orderable = False
@@ -157,9 +165,7 @@ class ManualFactTable(tables.Table):
         note = record.evidence_note
         if record.evidence:
             name = (record.evidence.name or "").rsplit("/", 1)[-1]
-            link = format_html(
-                '<a href="{}">{}</a>', reverse("manual_fact_evidence", args=[record.pk]), name
-            )
+            link = format_html('<a href="{}">{}</a>', reverse("manual_fact_evidence", args=[record.pk]), name)
             return format_html("{} {}", link, note) if note else link
         return note or DASH
 
@@ -181,8 +187,17 @@ class RunTable(tables.Table):
 
     class Meta:
         model = ScoreRun
-        fields = ("ruleset", "version", "year", "period", "is_what_if", "computed_at", "computed_by",
-                  "inputs_digest", "view")
+        fields = (
+            "ruleset",
+            "version",
+            "year",
+            "period",
+            "is_what_if",
+            "computed_at",
+            "computed_by",
+            "inputs_digest",
+            "view",
+        )
         attrs = {"class": "table table-sm table-striped"}
         empty_text = "还没有计分记录"
         orderable = False

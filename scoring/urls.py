@@ -2,7 +2,10 @@
 
 from django.urls import path
 
-from scoring import views
+from scoring import views, views_dashboard
+from scoring import views_reports
+from scoring import views_closing
+from scoring import views_triggers
 
 urlpatterns = [
     path("", views.score_overview, name="score_overview"),
@@ -16,4 +19,26 @@ urlpatterns = [
     path("compute/run/", views.compute_run, name="score_compute_run"),
     path("whatif/", views.whatif, name="score_whatif"),
     path("whatif/run/", views.whatif_run, name="score_whatif_run"),
+    path("dashboard/", views_dashboard.dashboard, name="quarter_dashboard"),
+    path("reports/quarterly/", views_reports.quarterly_report, name="report_quarterly"),
+    path(
+        "reports/quarterly/download/",
+        views_reports.quarterly_report_download,
+        name="report_quarterly_download",
+    ),
+    path("notice_docx/<int:pk>/", views_reports.notice_docx, name="notice_docx"),
+    # 季度关账、申诉、绩效考核导出（scoring/views_closing.py）
+    path("closing/", views_closing.close_list, name="close_list"),
+    path("closing/close/", views_closing.close_create, name="close_create"),
+    path("closing/<int:pk>/", views_closing.close_detail, name="close_detail"),
+    path("closing/<int:pk>/finalize/", views_closing.close_finalize, name="close_finalize"),
+    path("closing/lines/<int:pk>/appeal/", views_closing.appeal_new, name="appeal_new"),
+    path("appeals/", views_closing.appeal_list, name="appeal_list"),
+    path("appeals/<int:pk>/", views_closing.appeal_detail, name="appeal_detail"),
+    path("appeals/<int:pk>/decide/", views_closing.appeal_decide, name="appeal_decide"),
+    path("appeals/<int:pk>/evidence/", views_closing.appeal_evidence, name="appeal_evidence"),
+    path("appraisal/", views_closing.appraisal_export, name="appraisal_export"),
+    # 按触发条件起草通报批评（scoring/views_triggers.py）
+    path("notice-triggers/", views_triggers.notice_triggers_page, name="notice_triggers"),
+    path("notice-triggers/run/", views_triggers.notice_triggers_run, name="notice_triggers_run"),
 ]

@@ -67,9 +67,14 @@ def score_overview(request: HttpRequest) -> HttpResponse:
     else:
         run = services.latest_official_run()
         year, period = (run.year, run.period) if run else _current_period()
-        form = ScoreFilterForm(initial={"year": year, "period": period, "ruleset": run.ruleset_id if run else None})
-    scores = access.visible_scores(user).filter(run=run).select_related("section").order_by(
-        "rank", "section__sort_order", "section__name"
+        form = ScoreFilterForm(
+            initial={"year": year, "period": period, "ruleset": run.ruleset_id if run else None}
+        )
+    scores = (
+        access.visible_scores(user)
+        .filter(run=run)
+        .select_related("section")
+        .order_by("rank", "section__sort_order", "section__name")
     )
     table = ScoreTable(scores)
     title = f"{_period_title(run.year, run.period)}考核成绩" if run else "考核成绩"
@@ -105,15 +110,24 @@ def score_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if fmt in CONTENT_TYPES:
         return table_response(table, fmt=fmt, filename=title)
     indicators = [
-        {"code": code, "name": names.get(code, ""), "weight": points_value(weights[code]) if code in weights else "",
-         "score": points_value(Decimal(value))}
+        {
+            "code": code,
+            "name": names.get(code, ""),
+            "weight": points_value(weights[code]) if code in weights else "",
+            "score": points_value(Decimal(value)),
+        }
         for code, value in score.indicator_scores.items()
     ]
     return render(
         request,
         "scoring/score_detail.html",
-        {"score": score, "table": table, "title": title, "indicators": indicators,
-         "export_links": _export_links(request)},
+        {
+            "score": score,
+            "table": table,
+            "title": title,
+            "indicators": indicators,
+            "export_links": _export_links(request),
+        },
     )
 
 
@@ -133,8 +147,10 @@ def ledger_line_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "indicator_name": names.get(line.indicator_code, ""),
             "rule_label": labels.get(line.rule_code, ""),
             "drill": access.line_drilldown(user, line),
-            "score_pk": access.visible_scores(user).filter(run_id=line.run_id, section_id=line.section_id)
-            .values_list("pk", flat=True).first(),
+            "score_pk": access.visible_scores(user)
+            .filter(run_id=line.run_id, section_id=line.section_id)
+            .values_list("pk", flat=True)
+            .first(),
             "period_title": _period_title(line.run.year, line.run.period),
         },
     )
@@ -158,15 +174,24 @@ def _manual_page(request: HttpRequest, form: ManualFactForm | None, *, status: i
         edit = request.GET.get("edit", "")
         if edit.isdigit():
             mf = access.get_manual_fact_for_user(user, int(edit), write=True)
-            initial = {"section": mf.section_id, "year": mf.year, "period": mf.period, "fact": mf.fact,
-                       "value": _value_for_form(mf.value), "reason": mf.reason, "evidence_note": mf.evidence_note}
+            initial = {
+                "section": mf.section_id,
+                "year": mf.year,
+                "period": mf.period,
+                "fact": mf.fact,
+                "value": _value_for_form(mf.value),
+                "reason": mf.reason,
+                "evidence_note": mf.evidence_note,
+            }
         form = ManualFactForm(initial=initial)
     return render(
         request,
         "scoring/manual_facts.html",
         {
             "filters": filters,
-            "table": ManualFactTable(services.manual_facts_list(year=year, period=chosen_period, section=section)),
+            "table": ManualFactTable(
+                services.manual_facts_list(year=year, period=chosen_period, section=section)
+            ),
             "form": form if can_write else None,
             "fact_choices": services.manual_fact_choices(year=year) if can_write else [],
             "year": year,
@@ -221,7 +246,10 @@ def manual_fact_save(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"已保存{mf.section.name}{_period_title(mf.year, mf.period)}的“{mf.fact}”，重新计分后生效")
+            messages.success(
+                request,
+                f"已保存{mf.section.name}{_period_title(mf.year, mf.period)}的“{mf.fact}”，重新计分后生效",
+            )
             return redirect(f"{reverse('manual_facts')}?year={mf.year}&period={mf.period}")
     return _manual_page(request, form, status=400)
 
@@ -256,7 +284,10 @@ def compute(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "scoring/compute.html",
-        {"form": ComputeForm(initial={"year": year, "period": period}), "runs": RunTable(services.recent_runs())},
+        {
+            "form": ComputeForm(initial={"year": year, "period": period}),
+            "runs": RunTable(services.recent_runs()),
+        },
     )
 
 
@@ -268,7 +299,10 @@ def compute_run(request: HttpRequest) -> HttpResponse:
     form = ComputeForm(request.POST)
     if not form.is_valid():
         return render(
-            request, "scoring/compute.html", {"form": form, "runs": RunTable(services.recent_runs())}, status=400
+            request,
+            "scoring/compute.html",
+            {"form": form, "runs": RunTable(services.recent_runs())},
+            status=400,
         )
     d = form.cleaned_data
     async_task("scoring.tasks.compute_scores", d["ruleset"].pk, d["year"], d["period"], user.pk)
@@ -314,7 +348,11 @@ def whatif_run(request: HttpRequest) -> HttpResponse:
         d = form.cleaned_data
         try:
             run = services.scores_compute(
-                ruleset_record=d["ruleset"], year=d["year"], period=d["period"], user=user, what_if=True,
+                ruleset_record=d["ruleset"],
+                year=d["year"],
+                period=d["period"],
+                user=user,
+                what_if=True,
                 request=request,
             )
         except ValidationError as exc:
@@ -322,4 +360,3 @@ def whatif_run(request: HttpRequest) -> HttpResponse:
         else:
             return redirect(f"{reverse('score_whatif')}?run={run.pk}")
     return render(request, "scoring/whatif.html", {"form": form}, status=400)
-

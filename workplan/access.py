@@ -19,8 +19,12 @@ from django.shortcuts import get_object_or_404
 
 from workplan.models import (
     AssignmentRole,
+    CriticismNotice,
     Evidence,
+    Interview,
+    NoticeStatus,
     ProgressReport,
+    RectificationItem,
     Role,
     Task,
     TaskAssignment,
@@ -190,3 +194,68 @@ def get_evidence_for_user(user: User, pk: int, *, write: bool = False) -> Eviden
     elif evidence.removed_at is not None and not can_manage_plans(user):
         raise Http404("佐证材料已撤回")
     return evidence
+
+
+# —— 通报批评、整改事项与约谈（workplan/notices.py、views_notices.py 使用）——
+# 办公室读写全部；局长只读全部；股室人员与只读用户只看点名本股室的已印发通报及本股室的整改事项
+# （其他的一律 404）；约谈记录只有办公室、局长可看。
+
+
+def visible_notices(user: User) -> QuerySet[CriticismNotice]:
+    if can_read_all(user):
+        return CriticismNotice.objects.all()
+    if not user.is_authenticated or user.section_id is None:
+        return CriticismNotice.objects.none()
+    issued = CriticismNotice.objects.filter(status=NoticeStatus.ISSUED)
+    return issued.filter(units__section_id=user.section_id).distinct()
+
+
+def get_notice_for_user(user: User, pk: int, *, write: bool = False) -> CriticismNotice:
+    """取通报：看不到的 404；write=True 时不是办公室的 403。"""
+    try:
+        notice = visible_notices(user).get(pk=pk)
+    except CriticismNotice.DoesNotExist as exc:
+        raise Http404("通报不存在") from exc
+    if write and not can_manage_plans(user):
+        raise PermissionDenied("仅办公室可以起草、修改、印发通报")
+    return notice
+
+
+def visible_rectifications(user: User) -> QuerySet[RectificationItem]:
+    if can_read_all(user):
+        return RectificationItem.objects.all()
+    if not user.is_authenticated or user.section_id is None:
+        return RectificationItem.objects.none()
+    return RectificationItem.objects.filter(section_id=user.section_id)
+
+
+def can_answer_rectification(user: User, item: RectificationItem) -> bool:
+    """本股室的人员（股室人员，或所在股室被点名的办公室人员）可以答复；局长、只读用户不能。"""
+    return (
+        user.is_authenticated
+        and user.role in REPORTING_ROLES
+        and user.section_id is not None
+        and user.section_id == item.section_id
+    )
+
+
+def get_rectification_for_user(user: User, pk: int, *, action: str = "view") -> RectificationItem:
+    """取整改事项：看不到的 404；action="answer" 时不是本股室人员的 403，
+    action="verify" 时不是办公室的 403。"""
+    items = visible_rectifications(user).select_related("notice", "interview", "section", "task")
+    try:
+        item = items.get(pk=pk)
+    except RectificationItem.DoesNotExist as exc:
+        raise Http404("整改事项不存在") from exc
+    if action == "answer" and not can_answer_rectification(user, item):
+        raise PermissionDenied("只有被通报股室的人员可以答复整改情况")
+    if action == "verify" and not can_manage_plans(user):
+        raise PermissionDenied("仅办公室可以核验整改")
+    return item
+
+
+def get_interview_for_user(user: User, pk: int, *, write: bool = False) -> Interview:
+    """取约谈记录：办公室、局长可看（其他人 403）；write=True 时仅办公室。"""
+    if not can_read_all(user) or (write and not can_manage_plans(user)):
+        raise PermissionDenied("仅办公室可以记录约谈，局长可以查看")
+    return get_object_or_404(Interview.objects.prefetch_related("sections"), pk=pk)

@@ -25,6 +25,12 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("股室设置", "section_list", (Role.OFFICE,)),
     ("审计日志", "audit_list", (Role.OFFICE,)),
     ("考核评分", "score_overview", (Role.OFFICE, Role.DIRECTOR, Role.SECTION)),
+    ("通报整改", "notice_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
+    ("约谈记录", "interview_list", (Role.OFFICE, Role.DIRECTOR)),
+    ("季度看板", "quarter_dashboard", (Role.OFFICE, Role.DIRECTOR)),
+    ("季度报告", "report_quarterly", (Role.OFFICE, Role.DIRECTOR)),
+    ("季度关账", "close_list", (Role.OFFICE,)),
+    ("绩效考核导出", "appraisal_export", (Role.OFFICE, Role.DIRECTOR)),
 ]
 
 

@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from workplan import views, views_import, views_lists, views_notifications, views_progress, views_spreadsheet
+from workplan import (
+    views,
+    views_import,
+    views_lists,
+    views_notices,
+    views_notifications,
+    views_progress,
+    views_spreadsheet,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -43,4 +51,21 @@ urlpatterns = [
         views_spreadsheet.plan_reimport_confirm,
         name="plan_reimport_confirm",
     ),
+    # 通报批评、整改事项、约谈记录
+    path("notices/", views_notices.notice_list, name="notice_list"),
+    path("notices/new/", views_notices.notice_create, name="notice_create"),
+    path("notices/receive/", views_notices.notice_receive, name="notice_receive"),
+    path("notices/<int:pk>/", views_notices.notice_detail, name="notice_detail"),
+    path("notices/<int:pk>/edit/", views_notices.notice_edit, name="notice_edit"),
+    path("notices/<int:pk>/issue/", views_notices.notice_issue, name="notice_issue"),
+    path("notices/<int:pk>/discard/", views_notices.notice_discard, name="notice_discard"),
+    path("rectifications/", views_notices.rectification_list, name="rectification_list"),
+    path("rectifications/<int:pk>/", views_notices.rectification_detail, name="rectification_detail"),
+    path("rectifications/<int:pk>/answer/", views_notices.rectification_answer, name="rectification_answer"),
+    path("rectifications/<int:pk>/verify/", views_notices.rectification_verify, name="rectification_verify"),
+    path("rectifications/<int:pk>/file/", views_notices.rectification_file, name="rectification_file"),
+    path("interviews/", views_notices.interview_list, name="interview_list"),
+    path("interviews/new/", views_notices.interview_create, name="interview_create"),
+    path("interviews/<int:pk>/", views_notices.interview_detail, name="interview_detail"),
+    path("interviews/<int:pk>/items/", views_notices.interview_item_add, name="interview_item_add"),
 ]

@@ -22,7 +22,7 @@ from scoring.facts import (
 )
 from scoring.models import ManualFact, RuleSet
 from scoring.rulefile import load_ruleset_text
-from scoring.rulesets import engine_ruleset, ruleset_import, ruleset_publish
+from scoring.rulesets import ruleset_import, ruleset_publish
 from tests.factories import make_report, make_task
 from workplan.models import AssignmentRole, ReportStatus, ReviewState, Section, Task, TaskAssignment
 
@@ -87,19 +87,27 @@ def test_unknown_period_is_refused():
 
 
 def test_overdue_task_is_shared_by_lead_and_responsible_sections_per_the_rule_set(plan, sections):
-    task = make_task(plan, leads=[sections["lead"]], responsibles=[sections["resp"]], due_date=datetime.date(2023, 2, 10))
+    task = make_task(
+        plan, leads=[sections["lead"]], responsibles=[sections["resp"]], due_date=datetime.date(2023, 2, 10)
+    )
     units = collect(section_rules())
     lead = facts_by_name(units, sections["lead"])["tasks_overdue"]
     resp = facts_by_name(units, sections["resp"])["tasks_overdue"]
-    assert lead == (engine.Occurrence(ref=f"task:{task.pk}", share=D("0.7"), note="截止日期2023-02-10", role="lead"),)
+    assert lead == (
+        engine.Occurrence(ref=f"task:{task.pk}", share=D("0.7"), note="截止日期2023-02-10", role="lead"),
+    )
     assert resp == (
-        engine.Occurrence(ref=f"task:{task.pk}", share=D("0.3"), note="截止日期2023-02-10", role="responsible"),
+        engine.Occurrence(
+            ref=f"task:{task.pk}", share=D("0.3"), note="截止日期2023-02-10", role="responsible"
+        ),
     )
     assert facts_by_name(units, sections["other"])["tasks_overdue"] == ()
 
 
 def test_zero_share_occurrences_are_dropped(plan, sections):
-    make_task(plan, leads=[sections["lead"]], responsibles=[sections["resp"]], due_date=datetime.date(2023, 2, 10))
+    make_task(
+        plan, leads=[sections["lead"]], responsibles=[sections["resp"]], due_date=datetime.date(2023, 2, 10)
+    )
     rs = replace(section_rules(), responsible_share=D(0))
     units = collect(rs)
     assert len(facts_by_name(units, sections["lead"])["tasks_overdue"]) == 1
@@ -111,12 +119,16 @@ def test_overdue_counts_only_tasks_due_before_the_period_end_and_not_closed_by_t
     due_q1 = make_task(plan, leads=[lead], due_date=datetime.date(2023, 3, 1))
     make_task(plan, leads=[lead], due_date=datetime.date(2023, 5, 1))  # due in Q2
     make_task(plan, leads=[lead])  # no due date: never overdue
-    make_task(plan, leads=[lead], due_date=datetime.date(2023, 1, 5), is_heading=True)  # headings are not tasks
+    make_task(
+        plan, leads=[lead], due_date=datetime.date(2023, 1, 5), is_heading=True
+    )  # headings are not tasks
     done_in_q1 = make_task(plan, leads=[lead], due_date=datetime.date(2023, 2, 1), status=ReportStatus.DONE)
     accept(make_report(done_in_q1, lead, quarter=1, status=ReportStatus.DONE))
     done_in_q2 = make_task(plan, leads=[lead], due_date=datetime.date(2023, 2, 1), status=ReportStatus.DONE)
     accept(make_report(done_in_q2, lead, quarter=2, status=ReportStatus.DONE))
-    gave_up = make_task(plan, leads=[lead], due_date=datetime.date(2023, 2, 1), status=ReportStatus.CANNOT_COMPLETE)
+    gave_up = make_task(
+        plan, leads=[lead], due_date=datetime.date(2023, 2, 1), status=ReportStatus.CANNOT_COMPLETE
+    )
     accept(make_report(gave_up, lead, quarter=1, status=ReportStatus.CANNOT_COMPLETE))
 
     rs = section_rules()
@@ -156,7 +168,9 @@ def test_a_quantity_rule_reads_computed_facts_as_a_count(plan, sections):
     rs = replace(
         section_rules(),
         rules=tuple(
-            replace(r, kind=Kind.QUANTITY, target=D(1), absent_points=D(2)) if r.fact == "tasks_overdue" else r
+            replace(r, kind=Kind.QUANTITY, target=D(1), absent_points=D(2))
+            if r.fact == "tasks_overdue"
+            else r
             for r in section_rules().rules
         ),
     )
@@ -171,7 +185,12 @@ def test_missing_and_returned_reports_after_the_deadline(plan, sections):
     task = make_task(plan, leads=[lead], responsibles=[resp], recurrence="quarterly")
     make_report(task, lead, quarter=1, status=ReportStatus.IN_PROGRESS)  # submitted, awaiting review
     returned = make_report(
-        task, resp, quarter=1, role=AssignmentRole.RESPONSIBLE, review_state=ReviewState.RETURNED, return_count=2
+        task,
+        resp,
+        quarter=1,
+        role=AssignmentRole.RESPONSIBLE,
+        review_state=ReviewState.RETURNED,
+        return_count=2,
     )
     rs = section_rules()
     units = collect(rs, "Q1", today=datetime.date(2023, 5, 1))
@@ -237,8 +256,14 @@ def test_a_manual_entry_cannot_override_a_computed_fact(plan, sections):
 
 
 def test_bonus_evidence_falls_back_to_the_uploaded_file_name(sections):
-    mf = ManualFact.objects.create(section=sections["lead"], year=2023, period="Q1", fact="commendations",
-                                   value=[{"reason": "省级表彰"}], evidence="scoring/evidence/2023/ab12/表彰决定.pdf")
+    mf = ManualFact.objects.create(
+        section=sections["lead"],
+        year=2023,
+        period="Q1",
+        fact="commendations",
+        value=[{"reason": "省级表彰"}],
+        evidence="scoring/evidence/2023/ab12/表彰决定.pdf",
+    )
     facts = facts_by_name(collect(section_rules()), sections["lead"])
     assert facts["commendations"] == (engine.BonusItem(f"manual:{mf.pk}:1", "省级表彰", "表彰决定.pdf"),)
 
@@ -250,8 +275,11 @@ def test_bonus_evidence_falls_back_to_the_uploaded_file_name(sections):
         (Kind.QUANTITY, [40, "38", 0], (D(40), D(38), D(0))),
         (Kind.DISCRETIONARY, {"points": "7.5"}, engine.Assessment(D("7.5"), "理由")),
         (Kind.BONUS, 2, (engine.BonusItem("m:1", "理由", "证"), engine.BonusItem("m:2", "理由", "证"))),
-        (Kind.PER_ITEM, ["图解一", "图解二"], (engine.Occurrence("图解一", note="理由"),
-                                               engine.Occurrence("图解二", note="理由"))),
+        (
+            Kind.PER_ITEM,
+            ["图解一", "图解二"],
+            (engine.Occurrence("图解一", note="理由"), engine.Occurrence("图解二", note="理由")),
+        ),
     ],
 )
 def test_manual_value_shapes(kind, value, expected):
@@ -261,7 +289,12 @@ def test_manual_value_shapes(kind, value, expected):
 
 @pytest.mark.parametrize(
     ("kind", "value"),
-    [(Kind.CONDITION, "yes"), (Kind.QUANTITY, "很多"), (Kind.PER_OCCURRENCE, -1), (Kind.BONUS, [{"evidence": "x"}])],
+    [
+        (Kind.CONDITION, "yes"),
+        (Kind.QUANTITY, "很多"),
+        (Kind.PER_OCCURRENCE, -1),
+        (Kind.BONUS, [{"evidence": "x"}]),
+    ],
 )
 def test_manual_value_rejects_the_wrong_shape(kind, value):
     rule = engine.Rule(code="R", indicator="I", kind=kind, label="规则")
@@ -270,7 +303,9 @@ def test_manual_value_rejects_the_wrong_shape(kind, value):
 
 
 def test_a_stored_value_that_no_longer_fits_the_rule_set_is_reported(sections):
-    ManualFact.objects.create(section=sections["lead"], year=2023, period="Q1", fact="review_log_missing", value=3)
+    ManualFact.objects.create(
+        section=sections["lead"], year=2023, period="Q1", fact="review_log_missing", value=3
+    )
     with pytest.raises(FactError, match="综合股.*review_log_missing"):
         collect(section_rules())
 
@@ -290,17 +325,24 @@ def _bulk_tasks(plan, sections, n: int, start: int = 0) -> None:
     """n 项任务：一半已逾期，牵头、责任各一个股室；每 5 项有一份退回的第一季度报送。"""
     tasks = Task.objects.bulk_create(
         [
-            Task(plan=plan, code=f"B{i:05d}", title=f"任务{i}", position=i,
-                 due_date=datetime.date(2023, 2, 1) if i % 2 else datetime.date(2023, 11, 1),
-                 recurrence="quarterly" if i % 3 == 0 else "")
+            Task(
+                plan=plan,
+                code=f"B{i:05d}",
+                title=f"任务{i}",
+                position=i,
+                due_date=datetime.date(2023, 2, 1) if i % 2 else datetime.date(2023, 11, 1),
+                recurrence="quarterly" if i % 3 == 0 else "",
+            )
             for i in range(start, start + n)
         ]
     )
     names = list(sections.values())
     TaskAssignment.objects.bulk_create(
         [TaskAssignment(task=t, section=names[i % 4], role=AssignmentRole.LEAD) for i, t in enumerate(tasks)]
-        + [TaskAssignment(task=t, section=names[(i + 1) % 4], role=AssignmentRole.RESPONSIBLE)
-           for i, t in enumerate(tasks)]
+        + [
+            TaskAssignment(task=t, section=names[(i + 1) % 4], role=AssignmentRole.RESPONSIBLE)
+            for i, t in enumerate(tasks)
+        ]
     )
     for i, t in enumerate(tasks[::5]):
         make_report(t, names[(i * 5) % 4], quarter=1, review_state=ReviewState.RETURNED, return_count=1)
@@ -317,8 +359,14 @@ def _count_queries(rs: engine.RuleSet, period: str) -> int:
 def test_query_count_does_not_grow_with_tasks(plan, sections, period):
     rs = section_rules()
     for name in ("review_log_missing", "quality_assessment"):
-        ManualFact.objects.create(section=sections["lead"], year=2023, period=period, fact=name,
-                                  value=True if name == "review_log_missing" else 5, reason="r")
+        ManualFact.objects.create(
+            section=sections["lead"],
+            year=2023,
+            period=period,
+            fact=name,
+            value=True if name == "review_log_missing" else 5,
+            reason="r",
+        )
     _bulk_tasks(plan, sections, 10)
     _count_queries(rs, period)  # warm-up: OfficeSettings row is created on first use
     small = _count_queries(rs, period)
@@ -340,7 +388,7 @@ def test_missing_reports_match_the_office_missing_reports_list(plan, sections, q
 
     rng = random.Random(quarter)
     names = list(sections.values())
-    for i in range(40):
+    for _ in range(40):
         picked = rng.sample(names, rng.randint(1, 3))
         task = make_task(
             plan,
@@ -356,18 +404,22 @@ def test_missing_reports_match_the_office_missing_reports_list(plan, sections, q
                 if roll < 0.3:
                     continue
                 make_report(
-                    task, section, quarter=q,
+                    task,
+                    section,
+                    quarter=q,
                     role=AssignmentRole.LEAD if n == 0 else AssignmentRole.RESPONSIBLE,
-                    status=rng.choice([ReportStatus.IN_PROGRESS, ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE]),
-                    review_state=rng.choice([ReviewState.SUBMITTED, ReviewState.ACCEPTED, ReviewState.RETURNED]),
+                    status=rng.choice(
+                        [ReportStatus.IN_PROGRESS, ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE]
+                    ),
+                    review_state=rng.choice(
+                        [ReviewState.SUBMITTED, ReviewState.ACCEPTED, ReviewState.RETURNED]
+                    ),
                 )
     expected = sorted(
         (f"task:{r.task_id}", r.section_id, r.role)
         for r in missing_reports(year=2023, quarter=quarter, today=LATE)
     )
     units = collect(section_rules(), f"Q{quarter}")
-    got = sorted(
-        (o.ref, int(u.unit), o.role) for u in units for o in u.facts["reports_missing"]
-    )
+    got = sorted((o.ref, int(u.unit), o.role) for u in units for o in u.facts["reports_missing"])
     assert expected  # the data has missing reports in every quarter
     assert got == expected

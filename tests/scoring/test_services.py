@@ -25,7 +25,9 @@ def ledger(run: ScoreRun) -> list[tuple]:
     return list(
         LedgerLine.objects.filter(run=run)
         .order_by("section__sort_order", "position")
-        .values_list("section_id", "indicator_code", "rule_code", "period", "points", "reason", "facts", "position")
+        .values_list(
+            "section_id", "indicator_code", "rule_code", "period", "points", "reason", "facts", "position"
+        )
     )
 
 
@@ -37,11 +39,19 @@ def ruleset(db):
 @pytest.fixture
 def workload(plan, sections):
     """综合股牵头、法规股负责的两项逾期任务；法规股第一季度报送被退回未重报。"""
-    t1 = make_task(plan, leads=[sections["lead"]], responsibles=[sections["resp"]], due_date=datetime.date(2023, 2, 1))
+    t1 = make_task(
+        plan, leads=[sections["lead"]], responsibles=[sections["resp"]], due_date=datetime.date(2023, 2, 1)
+    )
     make_task(plan, leads=[sections["lead"]], due_date=datetime.date(2023, 3, 1))
     make_report(t1, sections["lead"], quarter=1)
-    make_report(t1, sections["resp"], quarter=1, role=AssignmentRole.RESPONSIBLE,
-                review_state=ReviewState.RETURNED, return_count=1)
+    make_report(
+        t1,
+        sections["resp"],
+        quarter=1,
+        role=AssignmentRole.RESPONSIBLE,
+        review_state=ReviewState.RETURNED,
+        return_count=1,
+    )
     return t1
 
 
@@ -52,7 +62,9 @@ def compute(ruleset, **kwargs):
     return scores_compute(ruleset_record=ruleset, **kwargs)
 
 
-def test_compute_writes_one_score_per_section_and_a_ledger_that_adds_up(ruleset, workload, sections, office_user):
+def test_compute_writes_one_score_per_section_and_a_ledger_that_adds_up(
+    ruleset, workload, sections, office_user
+):
     run = compute(ruleset, user=office_user)
     scores = {s.section.name: s for s in UnitScore.objects.filter(run=run).select_related("section")}
     assert set(scores) == {"办公室", "综合股", "法规股", "农业股"}
@@ -63,8 +75,10 @@ def test_compute_writes_one_score_per_section_and_a_ledger_that_adds_up(ruleset,
     overdue = LedgerLine.objects.get(run=run, section=lead.section, rule_code="A1-1")
     # Two overdue tasks led by 综合股: 0.7 + 0.7 = 1.4 tasks × 2 points.
     assert overdue.points == D("-2.8")
-    assert "按分担比例折算为0.7（牵头）+0.7（牵头）=1.4项" in overdue.reason
-    resp_lines = {line.rule_code: line for line in LedgerLine.objects.filter(run=run, section=sections["resp"])}
+    assert "按分担比例折算为牵头2项×0.7=1.4项" in overdue.reason
+    resp_lines = {
+        line.rule_code: line for line in LedgerLine.objects.filter(run=run, section=sections["resp"])
+    }
     assert resp_lines["A1-1"].points == D("-0.6")  # 0.3 × 2
     assert resp_lines["A2-1"].points == D("-0.9")  # missing (returned, not resubmitted) 0.3 × 3
     assert resp_lines["A2-2"].points == D("-0.3")  # returned 0.3 × 1
@@ -120,7 +134,9 @@ def test_what_if_leaves_the_official_run_untouched_and_reports_deltas(ruleset, w
     assert deltas["法规股"].delta == D("-0.60")
     assert deltas["农业股"].delta == 0
     changed = deltas["综合股"].changed_indicators
-    assert [(i.code, i.official, i.whatif, i.delta) for i in changed] == [("A1", D("17.2"), D("14.4"), D("-2.8"))]
+    assert [(i.code, i.official, i.whatif, i.delta) for i in changed] == [
+        ("A1", D("17.2"), D("14.4"), D("-2.8"))
+    ]
     assert AuditEntry.objects.filter(action="scores.whatif").count() == 1
 
 
@@ -138,8 +154,9 @@ def test_compare_without_an_official_run_lists_the_what_if_scores(ruleset, workl
 
 
 def test_a_discretionary_score_out_of_range_in_stored_facts_stops_the_computation(ruleset, sections):
-    ManualFact.objects.create(section=sections["lead"], year=2023, period="Q1", fact="quality_assessment",
-                              value=11, reason="超出")
+    ManualFact.objects.create(
+        section=sections["lead"], year=2023, period="Q1", fact="quality_assessment", value=11, reason="超出"
+    )
     with pytest.raises(ValidationError):
         compute(ruleset)
     assert not UnitScore.objects.exists()
@@ -193,12 +210,18 @@ def test_manual_fact_validation(ruleset, sections, office_user, fact, value, rea
 
 
 def test_a_bonus_with_evidence_note_or_file_is_accepted(ruleset, sections, office_user):
-    by_note = set_fact(sections["lead"], "commendations", "市级表彰", evidence_note="樟府办字〔2023〕5号",
-                       user=office_user)
+    by_note = set_fact(
+        sections["lead"], "commendations", "市级表彰", evidence_note="樟府办字〔2023〕5号", user=office_user
+    )
     assert by_note.value == ["市级表彰"]
     upload = SimpleUploadedFile("表彰决定.pdf", PDF, content_type="application/pdf")
-    by_file = set_fact(sections["resp"], "info_adopted", "信息被市政府网站采用\n信息被省平台采用",
-                       evidence=upload, user=office_user)
+    by_file = set_fact(
+        sections["resp"],
+        "info_adopted",
+        "信息被市政府网站采用\n信息被省平台采用",
+        evidence=upload,
+        user=office_user,
+    )
     assert by_file.evidence.name.endswith("表彰决定.pdf")
     # Editing without a new upload keeps the file as the evidence.
     kept = set_fact(sections["resp"], "info_adopted", "信息被市政府网站采用", user=office_user)
@@ -233,3 +256,14 @@ def test_deleting_a_manual_fact_is_audited(ruleset, sections, office_user):
     manual_fact_delete(manual_fact=mf, user=office_user)
     assert not ManualFact.objects.exists()
     assert AuditEntry.objects.get(action="manualfact.delete").old_value["value"] == 5
+
+
+def test_the_background_task_records_a_failure_instead_of_retrying(ruleset, sections, office_user):
+    ManualFact.objects.create(
+        section=sections["lead"], year=2023, period="Q1", fact="quality_assessment", value=11, reason="超出"
+    )
+    message = tasks.compute_scores(ruleset.pk, 2023, "Q1", office_user.pk)
+    assert "计分失败" in message and "酌情分" in message
+    entry = AuditEntry.objects.get(action="scores.compute")
+    assert entry.outcome == AuditEntry.Outcome.FAILURE and entry.new_value["period"] == "Q1"
+    assert not ScoreRun.objects.exists()

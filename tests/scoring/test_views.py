@@ -1,4 +1,5 @@
-"""考核评分页面：权限矩阵（办公室、局长、牵头/责任股室、无关股室、只读、未登录）、本股室以外 404、非办公室写 403、
+"""考核评分页面：权限矩阵（办公室、局长、牵头/责任股室、无关股室、只读、未登录）、本股室以外 404、
+非办公室写 403、
 写操作 GET 405；成绩导出防公式注入；明细依据链接到任务；计分与模拟计分页面。"""
 
 from __future__ import annotations
@@ -42,15 +43,22 @@ def clients(office_user, director, lead_user, resp_user, outsider, readonly_user
 
 @pytest.fixture
 def scored(db, task, sections, office_user):
-    """已发布细则；综合股牵头的任务已逾期且有佐证；综合股录入一项加分（附文件）；2023Q1 正式与模拟计分各一次。"""
+    """已发布细则；综合股牵头的任务已逾期且有佐证；综合股录入一项加分（附文件）；
+    2023Q1 正式与模拟计分各一次。"""
     ruleset = published_ruleset()
     task.due_date = LATE.replace(year=2023, month=2, day=1)
     task.save(update_fields=["due_date"])
     report = make_report(task, sections["lead"], quarter=1)
     evidence = make_evidence(report, note="公开链接")
     mf = manual_fact_set(
-        section=sections["lead"], year=2023, period="Q1", fact="commendations", value="市级表彰", reason="",
-        evidence=SimpleUploadedFile("表彰决定.pdf", PDF, content_type="application/pdf"), user=office_user,
+        section=sections["lead"],
+        year=2023,
+        period="Q1",
+        fact="commendations",
+        value="市级表彰",
+        reason="",
+        evidence=SimpleUploadedFile("表彰决定.pdf", PDF, content_type="application/pdf"),
+        user=office_user,
     )
     official = scores_compute(ruleset_record=ruleset, year=2023, period="Q1", today=LATE)
     draft = ruleset_new_version(ruleset=ruleset)
@@ -133,14 +141,25 @@ def write_request(name: str, scored, sections) -> tuple[str, dict]:
     return {
         "manual_save": (
             reverse("manual_fact_save"),
-            {"section": sections["lead"].pk, "year": 2023, "period": "Q1", "fact": "items_published", "value": "6",
-             "reason": "", "evidence_note": ""},
+            {
+                "section": sections["lead"].pk,
+                "year": 2023,
+                "period": "Q1",
+                "fact": "items_published",
+                "value": "6",
+                "reason": "",
+                "evidence_note": "",
+            },
         ),
         "manual_delete": (reverse("manual_fact_delete", args=[scored["manual"].pk]), {}),
         "compute_run": (
-            reverse("score_compute_run"), {"ruleset": scored["ruleset"].pk, "year": 2023, "period": "Q2"}
+            reverse("score_compute_run"),
+            {"ruleset": scored["ruleset"].pk, "year": 2023, "period": "Q2"},
         ),
-        "whatif_run": (reverse("score_whatif_run"), {"ruleset": scored["draft"].pk, "year": 2023, "period": "Q2"}),
+        "whatif_run": (
+            reverse("score_whatif_run"),
+            {"ruleset": scored["draft"].pk, "year": 2023, "period": "Q2"},
+        ),
     }[name]
 
 
@@ -205,9 +224,11 @@ def test_section_staff_see_only_their_own_row_in_the_overview(scored, clients):
 def test_the_overview_filters_by_period_and_says_when_nothing_was_computed(scored, clients):
     page = clients["office"].get(reverse("score_overview"), {"year": 2023, "period": "Q3"}).content.decode()
     assert "尚未正式计分" in page
-    page = clients["office"].get(
-        reverse("score_overview"), {"year": 2023, "period": "Q1", "ruleset": scored["ruleset"].pk}
-    ).content.decode()
+    page = (
+        clients["office"]
+        .get(reverse("score_overview"), {"year": 2023, "period": "Q1", "ruleset": scored["ruleset"].pk})
+        .content.decode()
+    )
     assert str(scored["lead_score"].total) in page
 
 
@@ -215,7 +236,7 @@ def test_the_ledger_lists_every_line_with_indicator_rule_points_and_reason(score
     page = clients["lead"].get(reverse("score_detail", args=[scored["lead_score"].pk])).content.decode()
     assert "<td>A1 重点任务按期完成</td><td>20</td><td>18.6</td>" in page
     assert "A1-1 工作要点任务逾期未完成" in page
-    assert "按分担比例折算为0.7（牵头）" in page
+    assert "按分担比例折算为牵头1项×0.7" in page
     assert reverse("ledger_line_detail", args=[scored["line"].pk]) in page
 
 
@@ -272,8 +293,14 @@ def test_compute_offers_only_published_rule_sets(scored, clients):
 def test_invalid_manual_fact_is_shown_with_its_error(scored, clients, sections):
     response = clients["office"].post(
         reverse("manual_fact_save"),
-        {"section": sections["lead"].pk, "year": 2023, "period": "Q1", "fact": "quality_assessment",
-         "value": "8", "reason": ""},
+        {
+            "section": sections["lead"].pk,
+            "year": 2023,
+            "period": "Q1",
+            "fact": "quality_assessment",
+            "value": "8",
+            "reason": "",
+        },
     )
     assert response.status_code == 400
     assert "须写明理由" in response.content.decode()
@@ -281,9 +308,11 @@ def test_invalid_manual_fact_is_shown_with_its_error(scored, clients, sections):
 
 
 def test_the_manual_page_prefills_an_edit(scored, clients):
-    page = clients["office"].get(
-        reverse("manual_facts"), {"year": 2023, "edit": scored["manual"].pk}
-    ).content.decode()
+    page = (
+        clients["office"]
+        .get(reverse("manual_facts"), {"year": 2023, "edit": scored["manual"].pk})
+        .content.decode()
+    )
     assert "市级表彰" in page and "commendations" in page
 
 
@@ -299,23 +328,27 @@ def test_nav_shows_scoring_to_office_director_and_sections(scored, clients):
 @pytest.fixture
 def formula_section(scored):
     """一个以公式字符开头的股室名称，计入同一批次。"""
-    section = make_section("=HYPERLINK(\"http://evil\",\"x\")", sort_order=9)
+    section = make_section('=HYPERLINK("http://evil","x")', sort_order=9)
     scores_compute(ruleset_record=scored["ruleset"], year=2023, period="Q1", today=LATE)
     return section
 
 
 def test_overview_csv_export_is_formula_safe(formula_section, clients):
-    response = clients["office"].get(reverse("score_overview"), {"year": 2023, "period": "Q1", "_export": "csv"})
+    response = clients["office"].get(
+        reverse("score_overview"), {"year": 2023, "period": "Q1", "_export": "csv"}
+    )
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == ["名次", "股室", "总分", "等次", "基础分", "加分", "倒扣"]
     names = [row[1] for row in rows[1:]]
-    assert "'=HYPERLINK(\"http://evil\",\"x\")" in names
+    assert '\'=HYPERLINK("http://evil","x")' in names
     assert len(rows) == 1 + Section.objects.count()
 
 
 def test_overview_xlsx_export_keeps_numbers_numeric_and_neutralises_formulas(formula_section, clients):
-    response = clients["office"].get(reverse("score_overview"), {"year": 2023, "period": "Q1", "_export": "xlsx"})
+    response = clients["office"].get(
+        reverse("score_overview"), {"year": 2023, "period": "Q1", "_export": "xlsx"}
+    )
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     evil = next(row for row in rows if str(row[1]).startswith("'="))
@@ -324,7 +357,9 @@ def test_overview_xlsx_export_keeps_numbers_numeric_and_neutralises_formulas(for
 
 
 def test_a_section_exports_only_its_own_row(scored, clients):
-    response = clients["lead"].get(reverse("score_overview"), {"year": 2023, "period": "Q1", "_export": "csv"})
+    response = clients["lead"].get(
+        reverse("score_overview"), {"year": 2023, "period": "Q1", "_export": "csv"}
+    )
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [row[1] for row in rows[1:]] == ["综合股"]
 

@@ -1,0 +1,225 @@
+"""季度看板的图表（plotly）：由普通数据（scoring.dashboard 的 dict / list）生成图表的 HTML 片段。
+
+- 不内嵌 plotly.js（include_plotlyjs=False）：页面用一个 <script src> 从本站静态文件加载一次；
+  不用 CDN、不用 MathJax；
+- plotly 会把标签、悬停文字里的 <b>、<br>、<a href> 当作 HTML 渲染：股室名称、章节标题等用户文字
+  一律 html.escape；
+- 每个柱、格、点的 customdata 是对应任务清单的链接，点击即跳转（只接受本站的相对链接）。
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+STATUS_COLORS = {
+    "done": "#2e7d32",
+    "in_progress": "#1a56a8",
+    "not_started": "#9e9e9e",
+    "cannot_complete": "#b71c1c",
+}
+FONT = '"Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", sans-serif'
+CONFIG = {"displaylogo": False, "responsive": True}
+AXIS_LABEL_CHARS = 16
+ROW_HEIGHT = 30
+
+# Runs after Plotly.newPlot; "{plot_id}" is replaced by plotly with the chart's div id.
+CLICK_SCRIPT = """
+var gd = document.getElementById('{plot_id}');
+gd.on('plotly_click', function (ev) {
+  var p = ev && ev.points && ev.points[0];
+  var url = p ? p.customdata : null;
+  if (Array.isArray(url)) { url = url[0]; }
+  if (typeof url === 'string' && url.charAt(0) === '/' && url.charAt(1) !== '/') {
+    window.location.href = url;
+  }
+});
+"""
+
+
+def esc(text: object) -> str:
+    """用户文字放进 plotly 标签或悬停文字之前转义（plotly 会渲染其中的部分 HTML）。"""
+    return html.escape(str(text), quote=True)
+
+
+def short_label(text: str, limit: int = AXIS_LABEL_CHARS) -> str:
+    """坐标轴上的长标题截短（先截短再转义，不会截断实体）；完整标题在悬停文字里。"""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def unique_labels(names: Sequence[str], *, limit: int | None = None) -> list[str]:
+    """转义后的坐标轴标签；重名（或截短后重名）的加序号，避免 plotly 把两个类别并成一个。"""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        label = short_label(name, limit) if limit else name
+        seen[label] = seen.get(label, 0) + 1
+        out.append(esc(label if seen[label] == 1 else f"{label}（{seen[label]}）"))
+    return out
+
+
+def render(fig: go.Figure, *, div_id: str, height: int) -> str:
+    """图表 → HTML 片段：不含 plotly.js 与 MathJax，去掉 plotly 标志，随容器宽度缩放，点击跳转。"""
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        font={"family": FONT, "size": 12},
+        hoverlabel={"font": {"family": FONT}},
+    )
+    return pio.to_html(
+        fig,
+        full_html=False,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        config=CONFIG,
+        div_id=div_id,
+        default_height=f"{height}px",
+        post_script=CLICK_SCRIPT,
+        validate=True,
+    )
+
+
+def _height(rows: int, *, minimum: int = 260) -> int:
+    return max(minimum, rows * ROW_HEIGHT + 120)
+
+
+def completion_chart(
+    rows: Sequence[Mapping[str, Any]],
+    statuses: Sequence[tuple[str, str]],
+    *,
+    div_id: str,
+    label_limit: int | None = None,
+) -> str:
+    """按股室或按章节的完成情况：横向堆叠柱，每种状态一段；点击一段 → 该股室（章节）该状态的任务清单。
+
+    rows: [{"name", "counts": {状态: 数}, "rates": {状态: %}, "urls": {状态: 链接}}]
+    """
+    if not rows:
+        return ""
+    labels = unique_labels([r["name"] for r in rows], limit=label_limit)
+    fig = go.Figure()
+    for status, status_label in statuses:
+        fig.add_trace(
+            go.Bar(
+                orientation="h",
+                name=status_label,
+                y=labels,
+                x=[r["counts"][status] for r in rows],
+                customdata=[r["urls"][status] for r in rows],
+                hovertext=[
+                    f"{esc(r['name'])}<br>{status_label}：{r['counts'][status]} 项（{r['rates'][status]}%）"
+                    for r in rows
+                ],
+                hoverinfo="text",
+                marker={"color": STATUS_COLORS.get(status)},
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        yaxis={"autorange": "reversed", "automargin": True},
+        xaxis={"title": {"text": "任务数"}},
+        legend={"orientation": "h", "y": -0.15},
+    )
+    return render(fig, div_id=div_id, height=_height(len(rows)))
+
+
+def score_chart(ranking: Sequence[Mapping[str, Any]], *, div_id: str) -> str:
+    """本季度各股室得分（按名次）：点击 → 该股室的任务清单。"""
+    rows = [r for r in ranking if r.get("total") is not None]
+    if not rows:
+        return ""
+    fig = go.Figure(
+        go.Bar(
+            orientation="h",
+            y=unique_labels([r["name"] for r in rows]),
+            x=[r["total"] for r in rows],
+            text=[f"{r['total']:g}" for r in rows],
+            textposition="auto",
+            customdata=[r["url"] for r in rows],
+            hovertext=[
+                f"{esc(r['name'])}<br>得分：{r['total']:g}　等次：{esc(r['grade'])}　名次：{r['rank']}"
+                for r in rows
+            ],
+            hoverinfo="text",
+            marker={"color": "#1a56a8"},
+        )
+    )
+    fig.update_layout(
+        yaxis={"autorange": "reversed", "automargin": True},
+        xaxis={"title": {"text": "得分"}, "rangemode": "tozero"},
+    )
+    return render(fig, div_id=div_id, height=_height(len(rows)))
+
+
+def trend_chart(trend: Mapping[str, Any], *, div_id: str) -> str:
+    """全年各季度得分趋势：每个股室一条折线（未计分的季度留空）；点击一个点 → 该股室的任务清单。"""
+    series = trend.get("series") or []
+    if not series:
+        return ""
+    quarters = list(trend["quarters"])
+    fig = go.Figure()
+    for s in series:
+        name = esc(s["name"])
+        fig.add_trace(
+            go.Scatter(
+                mode="lines+markers",
+                name=name,
+                x=quarters,
+                y=s["values"],
+                customdata=[s["url"]] * len(quarters),
+                hovertext=[
+                    f"{name}<br>{q}：{v:g}" if v is not None else f"{name}<br>{q}：未计分"
+                    for q, v in zip(quarters, s["values"], strict=True)
+                ],
+                hoverinfo="text",
+                connectgaps=False,
+            )
+        )
+    fig.update_layout(
+        xaxis={"type": "category"},
+        yaxis={"title": {"text": "得分"}},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return render(fig, div_id=div_id, height=380)
+
+
+def heatmap_chart(heatmap: Mapping[str, Any], *, div_id: str) -> str:
+    """股室 × 章节完成率（%）：格中为“已完成/任务数”，无任务的格留空；点击一格 → 该股室该章节的任务清单。"""
+    sections, chapters = list(heatmap.get("sections") or []), list(heatmap.get("chapters") or [])
+    if not sections or not chapters:
+        return ""
+    hover = [
+        [
+            f"{esc(section)}<br>{esc(chapter)}<br>完成率：{z}%（{text}）" if z is not None else ""
+            for chapter, z, text in zip(chapters, z_row, t_row, strict=True)
+        ]
+        for section, z_row, t_row in zip(sections, heatmap["z"], heatmap["text"], strict=True)
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            x=unique_labels(chapters, limit=AXIS_LABEL_CHARS),
+            y=unique_labels(sections),
+            z=heatmap["z"],
+            text=heatmap["text"],
+            texttemplate="%{text}",
+            customdata=heatmap["urls"],
+            hovertext=hover,
+            hoverinfo="text",
+            zmin=0,
+            zmax=100,
+            colorscale="RdYlGn",
+            colorbar={"title": {"text": "完成率%"}},
+            xgap=2,
+            ygap=2,
+        )
+    )
+    fig.update_layout(
+        yaxis={"autorange": "reversed", "automargin": True},
+        xaxis={"side": "top", "automargin": True, "tickangle": -30},
+    )
+    return render(fig, div_id=div_id, height=_height(len(sections), minimum=320) + 80)
