@@ -43,11 +43,15 @@ def qcluster_errors(q_cluster: Mapping[str, Any], env_name: str | None = None) -
     for name, conf in configs.items():
         timeout = conf.get("timeout")
         retry = conf.get("retry", DEFAULT_RETRY)
-        hint = f"请设置环境变量 {_env_hint(name, default_name)}，使 retry 大于 timeout，且大于最长任务的运行时间。"
+        hint = (
+            f"请设置环境变量 {_env_hint(name, default_name)}，"
+            "使 retry 大于 timeout，且大于最长任务的运行时间。"
+        )
         if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
             errors.append(
                 checks.Error(
-                    f"后台任务集群“{name}”没有设置 timeout（任务最长运行秒数），卡住的任务会一直占用工作进程。",
+                    f"后台任务集群“{name}”没有设置 timeout（任务最长运行秒数），"
+                    "卡住的任务会一直占用工作进程。",
                     hint=hint,
                     id="zwgk.E002",
                 )

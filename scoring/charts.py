@@ -123,7 +123,7 @@ def completion_chart(
         barmode="stack",
         yaxis={"autorange": "reversed", "automargin": True},
         xaxis={"title": {"text": "任务数"}},
-        legend={"orientation": "h", "y": -0.15},
+        legend={"orientation": "h", "y": -0.15, "traceorder": "normal"},
     )
     return render(fig, div_id=div_id, height=_height(len(rows)))
 

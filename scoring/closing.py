@@ -578,7 +578,7 @@ def snapshot_rescore(close: QuarterClose) -> list[SnapshotScore]:
         if s.vetoed:
             grade = engine.FAIL_GRADE
         elif rs is not None:
-            grade = engine._grade(rs, adjusted)  # the rule set's grade bands, as the engine applies them
+            grade = engine.grade(rs, adjusted)  # the rule set's grade bands, as the engine applies them
         else:
             grade = s.grade
         results.append(_result(str(s.section_id), period, adjusted, grade, s.vetoed))

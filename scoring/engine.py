@@ -411,7 +411,7 @@ def _line(
     )
 
 
-def _grade(rs: RuleSet, score: Decimal) -> str:
+def grade(rs: RuleSet, score: Decimal) -> str:
     """等次：取下限不高于得分的最高等次（优秀≥90 含 90）；细则未设等次为空。
 
     低于所有下限时：最低一档下限不高于 0（兜底档，如“不合格 0”，倒扣后为负分仍属此档）取最低一档；
@@ -565,7 +565,7 @@ def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
         unit.unit,
         unit.period,
         rounded,
-        _grade(rs, rounded),
+        grade(rs, rounded),
         False,
         base,
         bonus,
@@ -698,7 +698,7 @@ def roll_up(rs: RuleSet, unit: str, results: Sequence[UnitResult], *, period: st
         )
         return RolledUp(unit, round_score(ZERO), FAIL_GRADE, True, tuple(lines), ZERO)
     rounded = round_score(total)
-    return RolledUp(unit, rounded, _grade(rs, rounded), False, tuple(lines), total)
+    return RolledUp(unit, rounded, grade(rs, rounded), False, tuple(lines), total)
 
 
 def score_all(rs: RuleSet, units: Sequence[UnitFacts]) -> list[UnitResult]:

@@ -2,10 +2,7 @@
 
 from django.urls import path
 
-from scoring import views, views_dashboard
-from scoring import views_reports
-from scoring import views_closing
-from scoring import views_triggers
+from scoring import views, views_closing, views_dashboard, views_reports, views_triggers
 
 urlpatterns = [
     path("", views.score_overview, name="score_overview"),

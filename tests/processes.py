@@ -16,7 +16,13 @@ PYTHON = sys.executable
 BIN = Path(sys.executable).parent
 
 # Variables that would steer a child away from the configuration the test gives it.
-_DROP = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "Q_CLUSTER_NAME", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST")
+_DROP = (
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "Q_CLUSTER_NAME",
+    "PYTEST_XDIST_WORKER",
+    "PYTEST_CURRENT_TEST",
+)
 
 
 def free_port() -> int:

@@ -1,6 +1,7 @@
-"""多个网页进程（部署方式：gunicorn + WhiteNoise，DEBUG=False）：两个 gunicorn 共用一个数据库和一个 MEDIA_ROOT，
-在进程 A 登录后，会话在进程 B 同样有效；A 上的写入（上传计划文件）在 B 可见并可在 B 确认导入，B 读得到 A 存下的
-文件；数据库缓存在进程之间共享。SQLite 时用临时目录中的数据库文件，PostgreSQL 时用测试库本身。"""
+"""多个网页进程（部署方式：gunicorn + WhiteNoise，DEBUG=False）：两个 gunicorn 共用一个数据库和一个
+MEDIA_ROOT。在进程 A 登录后，会话在进程 B 同样有效；A 上的写入（上传计划文件）在 B 可见并可在 B 确认导入，
+B 读得到 A 存下的文件；数据库缓存在进程之间共享。
+SQLite 时用临时目录中的数据库文件，PostgreSQL 时用测试库本身。"""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
 
-from tests.processes import ROOT, PYTHON, Processes, child_env, database_url, free_port, manage, wait_until
+from tests.processes import PYTHON, ROOT, Processes, child_env, database_url, free_port, manage, wait_until
 
 SAMPLE_PLAN = ROOT / "fixtures" / "zhangshu-tjj-2023-workplan.txt"
 PASSWORD = "Shared-session-2024"
@@ -76,11 +76,15 @@ class Browser:
         data = {"csrfmiddlewaretoken": self.cookies["csrftoken"], **data}
         if not files:
             body = urlencode(data).encode()
-            return self.request(port, "POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"})
+            return self.request(
+                port, "POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"}
+            )
         boundary = uuid.uuid4().hex
         parts = []
         for name, value in data.items():
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            )
         for name, (filename, content) in files.items():
             parts.append(
                 f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
@@ -141,7 +145,8 @@ def form_defaults(page: str, action: str) -> dict[str, str]:
 
 @pytest.fixture
 def app_env(tmp_path):
-    """两个网页进程共用的环境：生产式设置（DEBUG=False、WhiteNoise 压缩清单存储）、一个数据库、一个 MEDIA_ROOT。"""
+    """两个网页进程共用的环境：生产式设置（DEBUG=False、WhiteNoise 压缩清单存储）、一个数据库、
+    一个 MEDIA_ROOT。"""
     var = tmp_path / "var"
     if connection.vendor == "postgresql":
         url = database_url(connection.settings_dict)
@@ -207,7 +212,7 @@ def test_two_gunicorn_processes_share_sessions_writes_and_uploads(two_servers):
     home = browser.get(b, "/")
     assert home.status == 200, procs.logs()
     # Static files come from WhiteNoise's compressed, hashed copy.
-    css = re.search(r'/static/css/app\.[0-9a-f]{12}\.css', home.text)
+    css = re.search(r"/static/css/app\.[0-9a-f]{12}\.css", home.text)
     assert css, home.text[:2000]
     assert browser.get(b, css.group(0)).status == 200
 
@@ -230,5 +235,7 @@ def test_two_gunicorn_processes_share_sessions_writes_and_uploads(two_servers):
     assert browser.get(a, plan_path).status == 200
 
     # The database cache is shared between processes too (login lockout counters live there).
-    read = manage("shell", "-c", "from django.core.cache import cache; print(cache.get('written-by'))", env=env)
+    read = manage(
+        "shell", "-c", "from django.core.cache import cache; print(cache.get('written-by'))", env=env
+    )
     assert read.stdout.strip().splitlines()[-1] == "setup-process", read.stderr

@@ -1,5 +1,5 @@
-"""PostgreSQL：DATABASE_URL 让整个测试套件改用 PostgreSQL；并发写（多个连接同时运行）只在 PostgreSQL 上测得出：
-JobRun 批次的唯一约束与 django-q2 调度器的 select_for_update 各自保证“只执行一次”。"""
+"""PostgreSQL：DATABASE_URL 让整个测试套件改用 PostgreSQL；并发写（多个连接同时运行）只在 PostgreSQL 上
+测得出：JobRun 批次的唯一约束与 django-q2 调度器的 select_for_update 各自保证“只执行一次”。"""
 
 from __future__ import annotations
 

@@ -11,9 +11,9 @@ import time
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
 from django_q.models import Task as QTask
-from django_q.conf import Conf
 from django_q.status import Stat
 from django_q.tasks import async_task
 
@@ -99,6 +99,7 @@ def test_q_cluster_name_long_selects_the_long_queue_with_its_own_timeout(tmp_pat
         "import django, json; django.setup(); from django_q.conf import Conf; "
         "print(json.dumps([Conf.PREFIX, Conf.CLUSTER_NAME, Conf.TIMEOUT, Conf.RETRY]))"
     )
+
     def conf(**env: str) -> list:
         out = subprocess.run(
             [PYTHON, "-c", code],
@@ -152,22 +153,27 @@ def test_two_qclusters_run_a_due_schedule_once(transactional_db, tmp_path):
         Q_RETRY="30",
     )
     procs = Processes(tmp_path)
+
+    def clusters_up() -> int:
+        # Each cluster's guard reports its status into the shared (database) cache every half second.
+        return len([s for s in Stat.get_all() if s.status != Conf.STOPPED])
+
     try:
-        started = time.monotonic()
         a = procs.start("qcluster-a", [PYTHON, "manage.py", "qcluster"], env)
         b = procs.start("qcluster-b", [PYTHON, "manage.py", "qcluster"], env)
+        assert wait_until(lambda: clusters_up() == 2, timeout=60, interval=0.2), procs.logs()
+        both_up = time.monotonic()
         markers = JobRun.objects.filter(job=MARKER_JOB)
-        # django-q2 calls the scheduler about 30 s after a cluster starts.
+        # django-q2's guard calls the scheduler 30 s after it starts, then every 30 s.
         assert wait_until(markers.exists, timeout=60), procs.logs()
-        # Both schedulers have had their first turn by now; give a second run every chance to show up.
-        time.sleep(max(3.0, 40 - (time.monotonic() - started)))
+        # Wait until both schedulers have certainly had their first turn before counting.
+        time.sleep(max(2.0, 33 - (time.monotonic() - both_up)))
         assert a.poll() is None and b.poll() is None, procs.logs()
+        assert clusters_up() == 2, procs.logs()
         assert markers.count() == 1, procs.logs()
         assert QTask.objects.filter(func="tests.qtasks.mark_run").count() == 1
         assert not OrmQ.objects.exists()
         schedule.refresh_from_db()
         assert schedule.next_run > timezone.now()
-        # Both clusters were up: each reports its status into the shared (database) cache.
-        assert len([s for s in Stat.get_all() if s.status != Conf.STOPPED]) == 2, procs.logs()
     finally:
         procs.stop()

@@ -29,7 +29,7 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("约谈记录", "interview_list", (Role.OFFICE, Role.DIRECTOR)),
     ("季度看板", "quarter_dashboard", (Role.OFFICE, Role.DIRECTOR)),
     ("季度报告", "report_quarterly", (Role.OFFICE, Role.DIRECTOR)),
-    ("季度关账", "close_list", (Role.OFFICE,)),
+    ("季度关账", "close_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
     ("绩效考核导出", "appraisal_export", (Role.OFFICE, Role.DIRECTOR)),
 ]
 

@@ -51,11 +51,13 @@ class TaskFilter(django_filters.FilterSet):
     quarter = django_filters.TypedChoiceFilter(label="报送季度", choices=QUARTERS, coerce=int, method=_noop)
     recurrence = django_filters.ChoiceFilter(label="周期", choices=Recurrence.choices[1:])
     q = django_filters.CharFilter(label="关键词", method="filter_text")
+    chapter = django_filters.NumberFilter(label="章节", method="filter_chapter", widget=forms.HiddenInput)
 
     class Meta:
         model = Task
         fields = [
-            "plan", "section", "role", "status", "overdue", "reported", "year", "quarter", "recurrence", "q"
+            "plan", "section", "role", "status", "overdue", "reported", "year", "quarter", "recurrence", "q",
+            "chapter",
         ]
 
     def __init__(
@@ -109,6 +111,12 @@ class TaskFilter(django_filters.FilterSet):
         if section is not None:
             reports = reports.filter(section=section)
         return qs.filter(Exists(reports)) if value == "yes" else qs.filter(~Exists(reports))
+
+    def filter_chapter(self, qs: QuerySet[Task], name: str, value: int) -> QuerySet[Task]:
+        """章节（文件中的标题行，如“一、…”）之下的任务：标题行以下三层以内。"""
+        return qs.filter(
+            Q(parent_id=value) | Q(parent__parent_id=value) | Q(parent__parent__parent_id=value)
+        )
 
     def filter_text(self, qs: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
         return qs.filter(Q(title__icontains=value) | Q(body__icontains=value) | Q(code__iexact=value))

@@ -222,8 +222,9 @@ def notice_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET" and notice.status != NoticeStatus.DRAFT:
         messages.error(request, f"这份通报{notice.get_status_display()}，不能再修改")
         return redirect("notice_detail", pk=notice.pk)
-    initial_units = unit_initial(notices.notice_units(notice))
     form = NoticeForm(request.POST or None, instance=notice, initial={"version": notice.version})
+    # Initial rows only when showing the form: a bound formset drops unchanged extra rows that match them.
+    initial_units = unit_initial(notices.notice_units(notice)) if request.method == "GET" else None
     formset = UnitFormSet(request.POST or None, prefix="units", initial=initial_units)
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:

@@ -344,7 +344,8 @@ def test_closing_costs_the_same_number_of_queries_for_10_and_500_tasks(db, plan,
     assert SnapshotTask.objects.filter(close__quarter=2).count() == 500
     assert SnapshotReport.objects.filter(close__quarter=2).count() == 490
     assert small == large
-    assert large <= 20
+    # 3 reads before, 8 reads and 4 executemany inserts inside, notifications, audit, savepoints
+    assert large <= 22
 
 
 # ---- quarter diff --------------------------------------------------------------------------------------

@@ -491,3 +491,15 @@ class TestQueryCounts:
                     response = client.get(reverse(name), {"_export": "csv"})
                 assert len(_rows(response, "csv")) == n + 1
 
+
+
+def test_task_list_filters_by_chapter(as_office, plan, sections):
+    from tests.factories import make_task
+
+    chapter_one = make_task(plan, title="第一章", is_heading=True)
+    chapter_two = make_task(plan, title="第二章", is_heading=True)
+    make_task(plan, title="第一章的任务", parent=chapter_one, leads=[sections["lead"]])
+    make_task(plan, title="第二章的任务", parent=chapter_two, leads=[sections["lead"]])
+    page = as_office.get(reverse("task_list"), {"chapter": chapter_one.pk}).content.decode()
+    assert "第一章的任务" in page
+    assert "第二章的任务" not in page
