@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "django_filters",
     "import_export",
     "django_q",
+    "axes",
     "workplan",
     "scoring",
     "config.apps.ProjectConfig",
@@ -55,6 +57,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # 等保二级: idle sessions end after 15 minutes; an initial or expired password must be changed first.
+    "workplan.middleware.IdleTimeoutMiddleware",
+    "workplan.middleware.PasswordExpiryMiddleware",
+    # Last, as django-axes requires: turns a locked-out login attempt into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -95,10 +102,53 @@ LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "workplan.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},  # Chinese message
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "workplan.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
+    {"NAME": "workplan.passwords.NotCurrentPasswordValidator"},
 ]
+
+# —— 安全（等保二级），详见 README“安全（等保二级）”；config/security.py 的部署检查守住下限 ——
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username+IP before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_MAX_AGE_DAYS = envint("PASSWORD_MAX_AGE_DAYS", "90")  # 0: no expiry (initial passwords still change)
+
+# Login lockout (django-axes, counters in the database): 5 failures for one username from one address lock
+# that pair for LOGIN_LOCKOUT_MINUTES (at least 5); trying again while locked restarts the clock.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=max(5, envint("LOGIN_LOCKOUT_MINUTES", "5")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "workplan.audit.client_ip"  # the same address the audit log records
+
+# Sessions end after SESSION_IDLE_MINUTES (at most 15) without a request, and when the browser closes.
+SESSION_IDLE_TIMEOUT = min(envint("SESSION_IDLE_MINUTES", "15"), 15) * 60
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+
+# HTTPS only in production. Behind a TLS-terminating proxy either keep the redirect and set
+# SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO (the proxy must overwrite that header), or let the proxy
+# redirect and set SECURE_SSL_REDIRECT=False.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", str(not DEBUG))
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = (os.environ["SECURE_PROXY_SSL_HEADER"], "https")
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", str(not DEBUG))
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", str(not DEBUG))
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", str(not DEBUG))
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# HSTS preload means submitting the domain to the browsers' list: a deliberate step, not a default.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
@@ -129,9 +179,9 @@ STORAGES = {
     },
 }
 
-# Sessions and the cache live in the database, so every app process sees the same logins and counters
-# (login lockout, throttles). `manage.py createcachetable` creates the cache table (make run does it; the
-# test runner does it for the test database).
+# Sessions and the cache live in the database, so every app process sees the same logins and cached
+# values (django-axes keeps its lockout counters in its own tables). `manage.py createcachetable` creates
+# the cache table (make run does it; the test runner does it for the test database).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"},

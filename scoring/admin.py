@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from scoring.models import (
+    AnnualReport,
     Appeal,
     Indicator,
     LedgerLine,
@@ -225,3 +226,10 @@ class SnapshotLedgerLineAdmin(ReadOnlyAdmin):
 class AppealAdmin(ReadOnlyAdmin):
     list_display = ("close", "section", "status", "submitted_at", "decided_at")
     list_select_related = ("close", "section")
+
+
+@admin.register(AnnualReport)
+class AnnualReportAdmin(ReadOnlyAdmin):
+    """年度报告在“年度报告”页面填写、登记公布（审计日志、勾稽检查）；后台只读。"""
+
+    list_display = ("year", "published_on", "updated_by", "updated_at")

@@ -20,14 +20,18 @@ from django.db.models import Q
 from scoring import engine
 from scoring.engine import Kind
 from scoring.models import ManualFact
+from workplan.application_register import corrected_in_window, overdue_in_window
 from workplan.calendar_db import load_calendar
 from workplan.models import (
+    AppealKind,
     AssignmentRole,
     IssuerLevel,
     NoticeStatus,
     NoticeUnit,
     OfficeSettings,
     ProgressReport,
+    PublicationItem,
+    PublicationState,
     RectificationItem,
     RectificationStatus,
     ReportStatus,
@@ -53,6 +57,15 @@ NOTICES_COUNTY = "notices_county"
 NOTICES_BUREAU = "notices_bureau"
 NOTICE_FACTS = (NOTICES_COUNTY, NOTICES_BUREAU)
 RECTIFIED_NOTICES = "rectified_notices"
+# 发布信息登记台账（workplan/models/publication.py）
+ITEMS_PUBLISHED = "items_published"
+MONTHLY_ITEMS = "monthly_items"
+PUBLICATIONS_LATE = "publications_late"
+PUBLICATION_FACTS = (ITEMS_PUBLISHED, MONTHLY_ITEMS, PUBLICATIONS_LATE)
+# 依申请公开登记（workplan/models/applications.py）
+APPLICATIONS_OVERDUE = "applications_overdue"
+APPLICATIONS_CORRECTED = "applications_corrected"
+APPLICATION_FACTS = (APPLICATIONS_OVERDUE, APPLICATIONS_CORRECTED)
 COMPUTED_FACTS = (
     TASKS_OVERDUE,
     REPORTS_MISSING,
@@ -60,6 +73,8 @@ COMPUTED_FACTS = (
     TASKS_DONE,
     *NOTICE_FACTS,
     RECTIFIED_NOTICES,
+    *PUBLICATION_FACTS,
+    *APPLICATION_FACTS,
 )
 COMPUTED_FACT_LABELS = {
     TASKS_OVERDUE: "逾期未完成任务",
@@ -69,9 +84,16 @@ COMPUTED_FACT_LABELS = {
     NOTICES_COUNTY: "受到县（市）级通报批评",
     NOTICES_BUREAU: "受到局内通报批评",
     RECTIFIED_NOTICES: "通报问题整改销号",
+    ITEMS_PUBLISHED: "发布信息条数",
+    MONTHLY_ITEMS: "每月发布信息条数",
+    PUBLICATIONS_LATE: "信息超过20个工作日才公开",
+    APPLICATIONS_OVERDUE: "依申请公开逾期答复",
+    APPLICATIONS_CORRECTED: "行政复议、行政诉讼结果纠正",
 }
 # 通报批评由通报记录计算（_notice_facts）；系统上线前收到的通报仍可手工录入，某期间算出了通报时以计算为准。
 MANUAL_ALLOWED_COMPUTED = NOTICE_FACTS
+# 依申请公开两项同理：登记簿启用前的逾期答复、被纠正仍可手工录入，某期间算出了事件时以计算为准。
+MANUAL_ALLOWED_COMPUTED += APPLICATION_FACTS
 
 CLOSED = (ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE)
 
@@ -426,6 +448,88 @@ def _notice_facts(
             rectified[item["section_id"]].append(engine.BonusItem(ref=ref, reason=reason, evidence=evidence))
 
 
+def _publication_facts(
+    c: _Collector,
+    wanted: set[str],
+    out: dict[str, dict[int, list[engine.Occurrence]]],
+    monthly: dict[int, list[Decimal]],
+) -> None:
+    """发布信息登记台账（一次查询）：
+
+    - items_published：发布日期在本期间内的已发布信息，每条一个事件（ref 为 pub:<编号>）；
+      只有数量规则读取时给出条数；
+    - monthly_items：本期间各月的发布条数（季度 3 个月、全年 12 个月），只列到今天已开始的月份，
+      尚未开始的月份不算空白月；
+    - publications_late：超过公开时限（信息形成之日起第 20 个工作日，保存在 due_on）的信息，
+      每条只计一次，计入逾期开始之日（截止日次日）所在的期间，且该日不晚于今天：
+      发布日期晚于截止日的，或到今天仍未发布的。
+    发布由承办股室负责，事件记给承办股室，不按牵头 / 责任分担。
+    """
+    window = c.window
+    late_from, late_to = window.start - ONE_DAY, window.end - ONE_DAY
+    rows = (
+        PublicationItem.objects.filter(section_id__in=c.section_ids)
+        .filter(
+            Q(state=PublicationState.PUBLISHED, published_on__range=(window.start, window.end))
+            | Q(due_on__range=(late_from, late_to))
+        )
+        .order_by("due_on", "pk")
+        .values_list("pk", "section_id", "state", "published_on", "due_on", "formed_on")
+    )
+    months = [
+        m
+        for q in window.quarters
+        for m in range(3 * q - 2, 3 * q + 1)
+        if datetime.date(window.year, m, 1) <= c.today
+    ]
+    for section_id in c.section_ids:
+        monthly[section_id] = [ZERO] * len(months)
+    for pk, section_id, state, published_on, due_on, formed_on in rows:
+        ref = f"pub:{pk}"
+        published = state == PublicationState.PUBLISHED and published_on is not None
+        if published and window.start <= published_on <= window.end:
+            if ITEMS_PUBLISHED in wanted:
+                note = f"{published_on:%Y-%m-%d}发布"
+                out[ITEMS_PUBLISHED][section_id].append(engine.Occurrence(ref=ref, note=note))
+            if published_on.month in months:
+                monthly[section_id][months.index(published_on.month)] += 1
+        late_on = due_on + ONE_DAY
+        if PUBLICATIONS_LATE in wanted and late_from <= due_on <= late_to and late_on <= c.today:
+            if not published or published_on > due_on:
+                done = f"{published_on:%Y-%m-%d}发布" if published else "尚未发布"
+                note = f"{formed_on:%Y-%m-%d}形成，应于{due_on:%Y-%m-%d}前公开，{done}"
+                out[PUBLICATIONS_LATE][section_id].append(engine.Occurrence(ref=ref, note=note))
+
+
+def _application_facts(
+    c: _Collector, wanted: set[str], out: dict[str, dict[int, list[engine.Occurrence]]]
+) -> None:
+    """依申请公开登记（见 workplan.application_register.overdue_in_window / corrected_in_window）：
+
+    - applications_overdue：逾期开始之日（答复期限次日）在本期间内且不晚于今天的申请，
+      答复晚于期限或到今天仍未答复，每件一次；
+    - applications_corrected：行政复议、行政诉讼结果纠正，按决定（判决）日期所在期间，每件一次。
+    事件记给承办股室（ref 为 app:<编号>），不按牵头 / 责任分担。
+    """
+    scored = set(c.section_ids)
+    window = c.window
+    if APPLICATIONS_OVERDUE in wanted:
+        for row in overdue_in_window(start=window.start, end=window.end, today=c.today, cal=c.cal):
+            if row.section_id in scored:
+                done = f"{row.replied_on:%Y-%m-%d}答复" if row.replied_on else "尚未答复"
+                note = f"{row.code}应于{row.due_on:%Y-%m-%d}前答复，{done}"
+                out[APPLICATIONS_OVERDUE][row.section_id].append(
+                    engine.Occurrence(ref=f"app:{row.application_id}", note=note)
+                )
+    if APPLICATIONS_CORRECTED in wanted:
+        for row in corrected_in_window(start=window.start, end=window.end):
+            if row.section_id in scored:
+                note = f"{row.code}{AppealKind(row.kind).label}结果纠正（{row.decided_on:%Y-%m-%d}）"
+                out[APPLICATIONS_CORRECTED][row.section_id].append(
+                    engine.Occurrence(ref=f"app:{row.application_id}", note=note)
+                )
+
+
 def collect_facts(
     *,
     ruleset: engine.RuleSet,
@@ -441,25 +545,28 @@ def collect_facts(
     - reports_missing：见 _missing_facts；reports_returned：见 _returned_facts；
     - notices_county / notices_bureau / rectified_notices：见 _notice_facts（通报批评两项也可手工录入，
       算出了通报时以计算为准）；
+    - items_published / monthly_items / publications_late：见 _publication_facts（发布信息登记台账）；
+    - applications_overdue / applications_corrected：见 _application_facts（依申请公开登记，
+      两项也可手工录入）；
     - 其余事实取自办公室录入的 ManualFact（本股室、本年度、本期间），按读取它的规则类型转换
       （见 manual_value）。
       系统计算的事实不能被录入值覆盖（通报批评两项除外）。
     事件的分担比例：牵头股室取细则的 lead_share，责任股室取 responsible_share，比例为 0 的事件不计。
     只有细则读取数量（quantity 规则）时，计数类事实给出事件个数（Decimal）。
     查询次数固定：任务、分工、报送各 1 次（逾期、完成、缺报、退回共用），录入事实 1 次，
-    日历与办公室设置各 1 次。
+    日历与办公室设置各 1 次，发布信息 1 次。
     """
     window = period_window(year, period)
     sections = list(sections)
     section_ids = [s.pk for s in sections]
     readers = fact_readers(ruleset)
     wanted = {name for name in readers if name in COMPUTED_FACTS}
-    needs_calendar = bool(wanted & {TASKS_OVERDUE, REPORTS_MISSING})
+    needs_calendar = bool(wanted & {TASKS_OVERDUE, REPORTS_MISSING, APPLICATIONS_OVERDUE})
     c = _Collector(
         ruleset, window, section_ids, today, load_calendar() if needs_calendar else WorkdayCalendar()
     )
     occurrences: dict[str, dict[int, list[engine.Occurrence]]] = {name: defaultdict(list) for name in wanted}
-    if wanted - {*NOTICE_FACTS, RECTIFIED_NOTICES}:
+    if wanted - {*NOTICE_FACTS, RECTIFIED_NOTICES, *PUBLICATION_FACTS, *APPLICATION_FACTS}:
         data = _YearData.load(window)
         if wanted & {TASKS_OVERDUE, TASKS_DONE}:
             _task_facts(c, data, wanted, occurrences)
@@ -470,6 +577,11 @@ def collect_facts(
     rectified: dict[int, list[engine.BonusItem]] = defaultdict(list)
     if wanted & {*NOTICE_FACTS, RECTIFIED_NOTICES}:
         _notice_facts(c, wanted, occurrences, rectified)
+    if wanted & set(APPLICATION_FACTS):
+        _application_facts(c, wanted, occurrences)
+    monthly: dict[int, list[Decimal]] = {}
+    if wanted & set(PUBLICATION_FACTS):
+        _publication_facts(c, wanted, occurrences, monthly)
 
     manual: dict[int, list[ManualFact]] = defaultdict(list)
     manual_names = [name for name in readers if name not in COMPUTED_FACTS or name in MANUAL_ALLOWED_COMPUTED]
@@ -487,6 +599,8 @@ def collect_facts(
             facts[name] = Decimal(len(occ)) if _wants_count(readers[name]) else occ
             if name == RECTIFIED_NOTICES and all(r.kind == Kind.BONUS for r in readers[name]):
                 facts[name] = tuple(rectified.get(section.pk, ()))
+            if name == MONTHLY_ITEMS:
+                facts[name] = tuple(monthly.get(section.pk, ()))
         for mf in manual[section.pk]:
             if mf.fact in facts and mf.fact not in MANUAL_ALLOWED_COMPUTED:
                 continue

@@ -448,3 +448,44 @@ class Appeal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.section} 申诉 {self.get_status_display()}"
+
+
+class AnnualReport(models.Model):
+    """政府信息公开工作年度报告（国办公开办函〔2021〕30号格式）：办公室填写的部分。
+
+    表三、表四由依申请公开登记簿计算（scoring/annual_report.py），不存库；系统没有来源的表二数字
+    （规章、行政规范性文件件数，行政许可、处罚、强制决定数，行政事业性收费金额）存在 disclosure 中；
+    一、五、六部分的文字由数据预填、办公室修改后保存。published_on 填写后不再提醒（条例第四十九条：1月31日前公布）。
+    """
+
+    year = models.PositiveIntegerField("年度", unique=True)
+    disclosure = models.JSONField("主动公开情况（表二）", default=dict, blank=True)
+    overview = models.TextField("一、总体情况", blank=True)
+    problems = models.TextField("五、存在的主要问题及改进情况", blank=True)
+    other_matters = models.TextField("六、其他需要报告的事项", blank=True)
+    published_on = models.DateField("公布日期", null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="登记公布人",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="修改人",
+    )
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "政府信息公开工作年度报告"
+        verbose_name_plural = "政府信息公开工作年度报告"
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return f"{self.year}年政府信息公开工作年度报告"

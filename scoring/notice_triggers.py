@@ -134,23 +134,21 @@ def find_overdue(
         .overdue(on=as_of)
         .order_by("plan_id", "position", "pk")
     )
-    late: dict[int, tuple[Task, int]] = {}
+    late: dict[int, tuple[Task, datetime.date, int]] = {}
     for task in tasks:
-        assert task.due_date is not None
-        workdays = cal.workdays_between(cal.next_workday_on_or_after(task.due_date), as_of)
+        due = task.due_date or as_of  # the query excludes tasks without a due date
+        workdays = cal.workdays_between(cal.next_workday_on_or_after(due), as_of)
         if workdays > days:
-            late[task.pk] = (task, workdays)
+            late[task.pk] = (task, due, workdays)
     findings: dict[int, Finding] = {}
     leads = TaskAssignment.objects.filter(task_id__in=late, role=AssignmentRole.LEAD).select_related(
         "section"
     )
     for assignment in leads.order_by("task__position", "pk"):
-        task, workdays = late[assignment.task_id]
-        due = task.due_date
-        assert due is not None
+        task, due, workdays = late[assignment.task_id]
         f = _finding(findings, assignment.section)
         f.problems.append(
-            f"牵头的“{task.number_path} {task.title}”（截止日期{cn_date(due)}）逾期未完成，"
+            f"牵头的“{task.title}”任务（截止日期{cn_date(due)}）逾期未完成，"
             f"截至{cn_date(as_of)}已逾期{workdays}个工作日"
         )
         f.facts.append({"task": task.pk, "due_date": due.isoformat(), "workdays_overdue": workdays})
@@ -193,7 +191,7 @@ def find_returned(*, year: int, quarter: int, times: int) -> list[Finding]:
     for report in reports:
         f = _finding(findings, report.section)
         f.problems.append(
-            f"“{report.task.number_path} {report.task.title}”{period_label(year, quarter)}进展报送"
+            f"“{report.task.title}”任务{period_label(year, quarter)}进展报送"
             f"被退回{report.return_count}次"
         )
         f.facts.append({"report": report.pk, "task": report.task_id, "return_count": report.return_count})

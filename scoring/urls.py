@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from scoring import views, views_closing, views_dashboard, views_reports, views_triggers
+from scoring import (
+    views,
+    views_annual,
+    views_closing,
+    views_dashboard,
+    views_publication_card,
+    views_reports,
+    views_triggers,
+)
 
 urlpatterns = [
     path("", views.score_overview, name="score_overview"),
@@ -38,4 +46,19 @@ urlpatterns = [
     # 按触发条件起草通报批评（scoring/views_triggers.py）
     path("notice-triggers/", views_triggers.notice_triggers_page, name="notice_triggers"),
     path("notice-triggers/run/", views_triggers.notice_triggers_run, name="notice_triggers_run"),
+    # 《上网信息审批卡》（发布信息登记台账，scoring/views_publication_card.py）
+    path("publications/<int:pk>/card/", views_publication_card.publication_card, name="publication_card"),
+    # 政府信息公开工作年度报告（scoring/views_annual.py）
+    path("reports/annual/", views_annual.annual_report, name="annual_report"),
+    path("reports/annual/<int:year>/save/", views_annual.annual_report_save_view, name="annual_report_save"),
+    path(
+        "reports/annual/<int:year>/publish/",
+        views_annual.annual_report_publish_view,
+        name="annual_report_publish",
+    ),
+    path(
+        "reports/annual/<int:year>/download/<str:fmt>/",
+        views_annual.annual_report_download,
+        name="annual_report_download",
+    ),
 ]

@@ -1,4 +1,4 @@
-"""测试角色（personas）：办公室、局长、牵头股室人员、责任股室人员、无关股室人员、只读用户。"""
+"""测试角色（personas）：办公室、局长、牵头股室人员、责任股室人员、无关股室人员、只读用户、审计管理员。"""
 
 from __future__ import annotations
 
@@ -55,6 +55,16 @@ def readonly_user(sections):
 
 
 @pytest.fixture
+def auditor(db):
+    """审计管理员：只读审计日志（三权分立，见 workplan/admin_roles.py）；不是办公室。"""
+    from workplan.admin_roles import admin_roles_sync
+
+    user = make_user("auditor", role=Role.READONLY, is_staff=True)
+    user.groups.add(admin_roles_sync()["audit"])
+    return user
+
+
+@pytest.fixture
 def plan(db):
     return make_plan()
 
@@ -65,6 +75,8 @@ def task(plan, sections):
 
 
 def login(user) -> Client:
+    # force_login, not client.login(): django-axes' backend refuses authenticate() without a request
+    # (client.login(request=HttpRequest(), username=..., password=...) works; POST to the login page to test it).
     client = Client()
     client.force_login(user)
     return client
@@ -98,3 +110,8 @@ def as_outsider(outsider) -> Client:
 @pytest.fixture
 def as_readonly(readonly_user) -> Client:
     return login(readonly_user)
+
+
+@pytest.fixture
+def as_auditor(auditor) -> Client:
+    return login(auditor)

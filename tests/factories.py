@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from collections.abc import Iterable
 
 from django.utils import timezone
 
 from workplan.models import (
+    ApplicantType,
+    Application,
     AssignmentRole,
     Evidence,
     ProgressReport,
+    ReceiptChannel,
     ReportStatus,
     Role,
     Section,
@@ -85,3 +89,20 @@ def make_evidence(report: ProgressReport, *, kind: str = Evidence.Kind.LINK, **k
     )
     defaults.update(kwargs)
     return Evidence.objects.create(report=report, kind=kind, **defaults)
+
+
+def make_application(section: Section, **kwargs: object) -> Application:
+    """直接建一件依申请公开申请（列表、权限测试用；办理流程本身请走 workplan.applications 的服务）。"""
+    n = next(_seq)
+    received = kwargs.pop("received_on", datetime.date(2023, 9, 15))
+    defaults: dict[str, object] = {
+        "code": f"T-{n:04d}",
+        "channel": ReceiptChannel.IN_PERSON,
+        "submitted_on": received,
+        "received_on": received,
+        "applicant_type": ApplicantType.NATURAL_PERSON,
+        "applicant_name": f"申请人{n}",
+        "content": "申请公开2022年统计公报的编制说明",
+    }
+    defaults.update(kwargs)
+    return Application.objects.create(section=section, **defaults)

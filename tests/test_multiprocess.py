@@ -159,6 +159,7 @@ def app_env(tmp_path):
         DATABASE_URL=url,
         VAR_DIR=str(var),
         MEDIA_ROOT=str(tmp_path / "shared-media"),
+        SECURE_SSL_REDIRECT="False",  # plain HTTP on 127.0.0.1 (production sits behind an HTTPS proxy)
     )
     procs = Processes(tmp_path)
     collect = procs.start("collectstatic", [PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], env)
@@ -234,7 +235,7 @@ def test_two_gunicorn_processes_share_sessions_writes_and_uploads(two_servers):
     assert download.status == 200 and download.body == source
     assert browser.get(a, plan_path).status == 200
 
-    # The database cache is shared between processes too (login lockout counters live there).
+    # The database cache is shared between processes too, so cached counters and flags agree everywhere.
     read = manage(
         "shell", "-c", "from django.core.cache import cache; print(cache.get('written-by'))", env=env
     )

@@ -18,12 +18,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from workplan.models import (
+    Application,
+    ApplicationAppeal,
     AssignmentRole,
     CriticismNotice,
     Evidence,
     Interview,
     NoticeStatus,
     ProgressReport,
+    PublicationItem,
+    PublicationLevel,
     RectificationItem,
     Role,
     Task,
@@ -259,3 +263,113 @@ def get_interview_for_user(user: User, pk: int, *, write: bool = False) -> Inter
     if not can_read_all(user) or (write and not can_manage_plans(user)):
         raise PermissionDenied("仅办公室可以记录约谈，局长可以查看")
     return get_object_or_404(Interview.objects.prefetch_related("sections"), pk=pk)
+
+
+# —— 发布信息登记台账（workplan/publication.py、views_publication.py 使用）——
+# 办公室读写全部；局长只读全部，并作为分管领导担任复审；股室人员与只读用户只看本股室的信息（其他的 404）。
+# 拟稿、修改、提交：本股室的股室人员或办公室；初审：本股室人员；复审：局长角色；终审、发布登记：办公室。
+# 同一人不能审核自己提交的稿件等“独立性”规则在 workplan/publication.py 的服务中判断。
+
+
+def visible_publications(user: User) -> QuerySet[PublicationItem]:
+    if can_read_all(user):
+        return PublicationItem.objects.all()
+    if not user.is_authenticated or user.section_id is None:
+        return PublicationItem.objects.none()
+    return PublicationItem.objects.filter(section_id=user.section_id)
+
+
+def can_draft_publication(user: User, section_id: int | None) -> bool:
+    """为某股室拟稿、修改、提交：该股室的股室人员，或办公室（可为任何股室）。"""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.OFFICE:
+        return True
+    return user.role == Role.SECTION and section_id is not None and user.section_id == section_id
+
+
+def can_review_publication(user: User, item: PublicationItem, level: str) -> bool:
+    """按角色能否审核某一级：初审为承办股室的人员（股室人员或该股室的办公室人员），复审为局长角色
+    （分管领导），终审为办公室。"""
+    if not user.is_authenticated:
+        return False
+    if level == PublicationLevel.FIRST:
+        return user.role in REPORTING_ROLES and user.section_id == item.section_id
+    if level == PublicationLevel.SECOND:
+        return user.role == Role.DIRECTOR
+    if level == PublicationLevel.FINAL:
+        return user.role == Role.OFFICE
+    return False
+
+
+def can_open_publication_queue(user: User, level: str) -> bool:
+    if not user.is_authenticated:
+        return False
+    if level == PublicationLevel.FIRST:
+        return user.role in REPORTING_ROLES and user.section_id is not None
+    if level == PublicationLevel.SECOND:
+        return user.role == Role.DIRECTOR
+    return level == PublicationLevel.FINAL and user.role == Role.OFFICE
+
+
+def get_publication_for_user(user: User, pk: int, *, action: str = "view") -> PublicationItem:
+    """取发布信息：看不到的 404。action="edit"（修改、提交、删除拟稿）时不能为其股室拟稿的 403；
+    action="publish" 时不是办公室的 403。审核的权限见 can_review_publication。"""
+    try:
+        item = visible_publications(user).select_related("section", "task", "created_by").get(pk=pk)
+    except PublicationItem.DoesNotExist as exc:
+        raise Http404("发布信息不存在") from exc
+    if action == "edit" and not can_draft_publication(user, item.section_id):
+        raise PermissionDenied("只有承办股室人员或办公室可以修改、提交这条信息")
+    if action == "publish" and not can_manage_plans(user):
+        raise PermissionDenied("仅办公室可以登记发布")
+    return item
+
+
+# —— 依申请公开登记（workplan/applications.py、views_applications.py 使用）——
+# 办公室读写全部；局长只读全部；股室人员与只读用户只看本股室承办的申请（其他的 404）。
+# 登记、修改、延期、行政复议 / 诉讼：办公室；补正、征求意见、答复：承办股室的股室人员或办公室。
+
+
+def visible_applications(user: User) -> QuerySet[Application]:
+    if can_read_all(user):
+        return Application.objects.all()
+    if not user.is_authenticated or user.section_id is None:
+        return Application.objects.none()
+    return Application.objects.filter(section_id=user.section_id)
+
+
+def can_handle_application(user: User, application: Application) -> bool:
+    """记录补正、征求意见、答复：办公室，或承办股室的股室人员（只读用户、局长不能）。"""
+    if not user.is_authenticated:
+        return False
+    if user.role == Role.OFFICE:
+        return True
+    return user.role == Role.SECTION and user.section_id == application.section_id
+
+
+def get_application_for_user(user: User, pk: int, *, action: str = "view") -> Application:
+    """取申请：看不到的 404；action="handle" 时不是办公室或承办股室人员的 403，
+    "manage" 时不是办公室的 403。"""
+    try:
+        application = visible_applications(user).select_related("section").get(pk=pk)
+    except Application.DoesNotExist as exc:
+        raise Http404("申请不存在") from exc
+    if action == "handle" and not can_handle_application(user, application):
+        raise PermissionDenied("只有承办股室人员或办公室可以记录办理情况")
+    if action == "manage" and not can_manage_plans(user):
+        raise PermissionDenied("仅办公室可以登记、修改申请和复议诉讼")
+    return application
+
+
+def get_appeal_for_user(user: User, pk: int) -> ApplicationAppeal:
+    """取行政复议 / 诉讼记录来修改：所属申请看不到的 404，不是办公室的 403。"""
+    appeal = get_object_or_404(
+        ApplicationAppeal.objects.filter(application__in=visible_applications(user)).select_related(
+            "application__section"
+        ),
+        pk=pk,
+    )
+    if not can_manage_plans(user):
+        raise PermissionDenied("仅办公室可以登记、修改申请和复议诉讼")
+    return appeal

@@ -23,12 +23,15 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("导入计划", "plan_import_upload", (Role.OFFICE,)),
     ("导入记录", "plan_import_list", (Role.OFFICE,)),
     ("股室设置", "section_list", (Role.OFFICE,)),
-    ("审计日志", "audit_list", (Role.OFFICE,)),
+    ("审计日志", "audit_list", ()),  # 审计管理员：按权限显示，见 _can_read_audit_log
     ("考核评分", "score_overview", (Role.OFFICE, Role.DIRECTOR, Role.SECTION)),
     ("通报整改", "notice_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
+    ("信息发布", "publication_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
     ("约谈记录", "interview_list", (Role.OFFICE, Role.DIRECTOR)),
+    ("依申请公开", "application_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
     ("季度看板", "quarter_dashboard", (Role.OFFICE, Role.DIRECTOR)),
     ("季度报告", "report_quarterly", (Role.OFFICE, Role.DIRECTOR)),
+    ("年度报告", "annual_report", (Role.OFFICE, Role.DIRECTOR)),
     ("季度关账", "close_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
     ("绩效考核导出", "appraisal_export", (Role.OFFICE, Role.DIRECTOR)),
 ]
@@ -40,10 +43,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {"nav_items": []}
     items = []
     for label, name, roles in NAV_ITEMS:
-        if user.role in roles or user.is_superuser:
+        if user.role in roles or user.is_superuser or (name == "audit_list" and _can_read_audit_log(user)):
             items.append({"label": label, "url": reverse(name), "active": request.resolver_match
                           and request.resolver_match.url_name == name})
     return {"nav_items": items, "unread_notifications": _lazy_unread_count(request)}
+
+
+def _can_read_audit_log(user: Any) -> bool:
+    # Only staff accounts are asked (admin roles are staff accounts): everyone else's pages cost no permission
+    # queries.
+    return bool(user.is_staff) and user.has_perm("workplan.view_auditentry")
 
 
 def _lazy_unread_count(request: HttpRequest) -> Any:

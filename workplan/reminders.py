@@ -21,6 +21,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
+from workplan.application_register import REMINDER_KINDS as APPLICATION_KINDS
+from workplan.application_register import application_reminders
 from workplan.calendar_db import calendar_warnings, load_calendar
 from workplan.models import (
     AssignmentRole,
@@ -46,11 +48,15 @@ KIND_OVERDUE = "overdue"
 KIND_REPORT_DUE = "report_due"
 KIND_MISSING = "missing_reports"
 DAILY_KINDS = (KIND_DUE_SOON, KIND_OVERDUE, KIND_REPORT_DUE)
+# 其他应用登记的每日提醒（register_daily_hook）的通知类型；依申请公开的见 APPLICATION_KINDS。
+HOOK_KINDS: list[str] = []
 KIND_LABELS = {
     KIND_DUE_SOON: "即将到期",
     KIND_OVERDUE: "已逾期",
     KIND_REPORT_DUE: "季度报送",
     KIND_MISSING: "缺报清单",
+    APPLICATION_KINDS[0]: "申请即将到期",
+    APPLICATION_KINDS[1]: "申请逾期未答复",
 }
 
 STATE_NOT_SUBMITTED = "not_submitted"
@@ -402,6 +408,20 @@ def missing_reports_notify(*, year: int, quarter: int, today: datetime.date | No
 # ----------------------------------------------------------------------------------------------------
 # Daily reminders
 
+# Other apps add their own daily reminders here (scoring registers the annual-report deadline in its
+# AppConfig.ready): workplan never imports scoring. A hook takes (today=, cal=) and returns notifications
+# with dedupe keys; it runs inside the daily batch, on working days only.
+DailyHook = Callable[..., Iterable[Notification]]
+DAILY_HOOKS: list[DailyHook] = []
+
+
+def register_daily_hook(hook: DailyHook, *, kinds: dict[str, str]) -> None:
+    """登记一个每日提醒（重复登记只算一次）；kinds 是它产生的通知类型 → 中文名（发邮件、通知页用）。"""
+    if hook not in DAILY_HOOKS:
+        DAILY_HOOKS.append(hook)
+    HOOK_KINDS.extend(k for k in kinds if k not in HOOK_KINDS)
+    KIND_LABELS.update(kinds)
+
 
 def _task_notifications(
     *,
@@ -521,7 +541,9 @@ def reminders_send_daily(*, today: datetime.date) -> dict[str, Any]:
     1. 任务到期：未完成（不是“已完成/无法完成”）且有截止日期的任务，距截止日还剩不超过
        OfficeSettings.due_soon_workdays 个工作日时，提醒其牵头、责任股室的每位人员（只读用户除外）一次；
     2. 任务逾期：已过截止日（逾期工作日数 > 0）的，每人每天提醒一次；
-    3. 季度报送：本期报送截止日前同样的工作日数内，提醒尚未报送的股室人员，每人每季度一次。
+    3. 季度报送：本期报送截止日前同样的工作日数内，提醒尚未报送的股室人员，每人每季度一次；
+    4. 依申请公开答复期限：见 workplan.application_register.application_reminders（承办股室与办公室）；
+    5. 其他应用登记的每日提醒（register_daily_hook，如年度报告公布期限）。
 
     通知以 dedupe_key 去重（bulk_create ignore_conflicts），重复运行不会重复通知；只给本次新建的通知发邮件，
     每人一封。查询次数与任务数无关。批次 key 为当天日期。
@@ -552,15 +574,25 @@ def reminders_send_daily(*, today: datetime.date) -> dict[str, Any]:
                 recipients=recipients,
                 pending=pending,
             )
+            app_notes, app_due_soon, app_overdue = application_reminders(
+                today=today, cal=cal, window=window, recipients=recipients
+            )
+            _notify(pending, app_notes)
+            for hook in DAILY_HOOKS:
+                _notify(pending, hook(today=today, cal=cal))
             Notification.objects.bulk_create(list(pending.values()), ignore_conflicts=True)
         created, emails = _deliver_new(
-            kinds=DAILY_KINDS, since=since, subject=f"【政务公开】任务提醒（{cn_date(today)}）"
+            kinds=(*DAILY_KINDS, *APPLICATION_KINDS, *HOOK_KINDS),
+            since=since,
+            subject=f"【政务公开】任务提醒（{cn_date(today)}）",
         )
         return {
             **result,
             "due_soon": due_soon,
             "overdue": overdue,
             "report_sections": report_sections,
+            "applications_due_soon": app_due_soon,
+            "applications_overdue": app_overdue,
             "created": created,
             "emails": emails,
         }

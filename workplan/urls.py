@@ -4,11 +4,13 @@ from django.urls import path
 
 from workplan import (
     views,
+    views_applications,
     views_import,
     views_lists,
     views_notices,
     views_notifications,
     views_progress,
+    views_publication,
     views_spreadsheet,
 )
 
@@ -68,4 +70,51 @@ urlpatterns = [
     path("interviews/new/", views_notices.interview_create, name="interview_create"),
     path("interviews/<int:pk>/", views_notices.interview_detail, name="interview_detail"),
     path("interviews/<int:pk>/items/", views_notices.interview_item_add, name="interview_item_add"),
+    # 发布信息登记台账：拟稿 → 初审 → 复审 → 终审 → 发布登记（审批卡下载在 scoring/urls.py）
+    path("publications/", views_publication.publication_list, name="publication_list"),
+    path("publications/new/", views_publication.publication_create, name="publication_create"),
+    path("publications/archive/", views_publication.publication_archive, name="publication_archive"),
+    path("publications/queue/<str:level>/", views_publication.publication_queue, name="publication_queue"),
+    path("publications/<int:pk>/", views_publication.publication_detail, name="publication_detail"),
+    path("publications/<int:pk>/edit/", views_publication.publication_edit, name="publication_edit"),
+    path("publications/<int:pk>/submit/", views_publication.publication_submit, name="publication_submit"),
+    path("publications/<int:pk>/delete/", views_publication.publication_delete, name="publication_delete"),
+    path("publications/<int:pk>/review/", views_publication.publication_review, name="publication_review"),
+    path("publications/<int:pk>/publish/", views_publication.publication_publish, name="publication_publish"),
+    path(
+        "publications/<int:pk>/attachment/",
+        views_publication.publication_attachment,
+        name="publication_attachment",
+    ),
+    # 依申请公开登记：登记簿、登记与修改、详情（计时经过）、补正、征求意见、延期、答复、行政复议 / 诉讼
+    path("applications/", views_applications.application_list, name="application_list"),
+    path("applications/new/", views_applications.application_create, name="application_create"),
+    path("applications/<int:pk>/", views_applications.application_detail, name="application_detail"),
+    path("applications/<int:pk>/edit/", views_applications.application_edit, name="application_edit"),
+    path(
+        "applications/<int:pk>/correction/",
+        views_applications.application_correction,
+        name="application_correction",
+    ),
+    path(
+        "applications/<int:pk>/consultation/",
+        views_applications.application_consultation,
+        name="application_consultation",
+    ),
+    path(
+        "applications/<int:pk>/extension/",
+        views_applications.application_extension,
+        name="application_extension",
+    ),
+    path("applications/<int:pk>/reply/", views_applications.application_reply, name="application_reply"),
+    path(
+        "applications/<int:pk>/appeals/new/",
+        views_applications.application_appeal_add,
+        name="application_appeal_add",
+    ),
+    path(
+        "applications/appeals/<int:pk>/",
+        views_applications.application_appeal_edit,
+        name="application_appeal_edit",
+    ),
 ]

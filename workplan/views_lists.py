@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -121,10 +121,11 @@ def evidence_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@access.office_required
+@permission_required("workplan.view_auditentry", raise_exception=True)
 @require_GET
 def audit_list(request: HttpRequest) -> HttpResponse:
-    """审计日志浏览（办公室专用，只读：本系统没有修改或删除审计记录的页面）。"""
+    """审计日志浏览（审计管理员专用，即有 workplan.view_auditentry 权限者；只读：本系统没有修改或
+    删除审计记录的页面）。"""
     audit_filter = AuditFilter(request.GET, queryset=AuditEntry.objects.order_by("-at", "-id"))
     response = list_response(
         request,

@@ -10,7 +10,7 @@ import datetime
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import tablib
@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from scoring.models import (
     LedgerLine,
-    ManualFact,
     QuarterClose,
     ScoreRun,
     SnapshotLedgerLine,
@@ -29,24 +28,24 @@ from scoring.reports.gongwen import GongwenDocument, cn_number
 from scoring.services import ruleset_labels
 from workplan.exporting import build_dataset
 from workplan.models import (
+    Application,
     AssignmentRole,
     OfficeSettings,
     ProgressReport,
+    PublicationItem,
     ReportStatus,
     ReviewState,
     Task,
     TaskAssignment,
     WorkPlan,
 )
-from workplan.periods import quarter_end
+from workplan.periods import quarter_end, quarter_start
 
 SOURCE_SNAPSHOT = "snapshot"
 SOURCE_LIVE = "live"
 CLOSED_STATUSES = (ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE)
 STATUS_ORDER = [s.value for s in ReportStatus]
 # 录入事实中可作为季度信息公开数量的事实名（各股室相加）。
-PUBLISHED_FACTS = ("items_published",)
-APPLICATION_FACTS = ("applications_received",)
 SUMMARY_CHARS = 150
 REVIEW_RANK = {ReviewState.ACCEPTED: 0, ReviewState.SUBMITTED: 1, ReviewState.RETURNED: 2}
 
@@ -192,28 +191,20 @@ def _unit_name(plan: WorkPlan) -> str:
     return OfficeSettings.current().unit_name.strip() or plan.issuing_unit.strip() or "本单位"
 
 
-def _sum_facts(values: Iterable[Any]) -> Decimal | None:
-    """各股室录入的数量相加（数，或分期数量列表）；没有录入时为 None。"""
-    total: Decimal | None = None
-    for value in values:
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            if isinstance(item, bool):
-                continue
-            try:
-                number = Decimal(str(item).strip())
-            except (InvalidOperation, ValueError):
-                continue
-            if number.is_finite():
-                total = (total or Decimal(0)) + number
-    return total
+def _published_count(year: int, quarter: int) -> Decimal | None:
+    """本季度主动公开的条数：发布信息登记台账中发布日期在本季度的已发布信息；没有则为 None（报告写“无”）。"""
+    count = PublicationItem.objects.published_between(
+        quarter_start(year, quarter), quarter_end(year, quarter)
+    ).count()
+    return Decimal(count) if count else None
 
 
-def _quarter_facts(year: int, quarter: int, names: Sequence[str]) -> Decimal | None:
-    values = ManualFact.objects.filter(year=year, period=f"Q{quarter}", fact__in=names).values_list(
-        "value", flat=True
-    )
-    return _sum_facts(values)
+def _applications_count(year: int, quarter: int) -> Decimal | None:
+    """本季度收到的依申请公开申请数：依申请公开登记簿中收到日期在本季度的申请。"""
+    count = Application.objects.filter(
+        received_on__range=(quarter_start(year, quarter), quarter_end(year, quarter))
+    ).count()
+    return Decimal(count) if count else None
 
 
 def official_run(year: int, quarter: int) -> ScoreRun | None:
@@ -289,8 +280,8 @@ def collect_quarterly(*, plan: WorkPlan, year: int, quarter: int, today: datetim
         "quarter": quarter,
         "plan_title": plan.title,
         "plan_doc_number": plan.doc_number,
-        "published_items": _quarter_facts(year, quarter, PUBLISHED_FACTS),
-        "applications": _quarter_facts(year, quarter, APPLICATION_FACTS),
+        "published_items": _published_count(year, quarter),
+        "applications": _applications_count(year, quarter),
     }
     if close is not None:
         return _from_snapshot(close, plan, common)

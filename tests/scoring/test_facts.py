@@ -229,17 +229,17 @@ def test_manual_facts_of_each_kind_become_engine_values(sections):
     lead = sections["lead"]
     common = {"section": lead, "year": 2023, "period": "Q1"}
     ManualFact.objects.create(fact="review_log_missing", value=True, **common)
-    ManualFact.objects.create(fact="items_published", value=5, **common)
+    ManualFact.objects.create(fact="features_published", value=5, **common)
     ManualFact.objects.create(fact="quality_assessment", value=8, reason="材料规范、按时报送", **common)
     bonus = ManualFact.objects.create(
         fact="commendations", value=["市政府办通报表扬"], evidence_note="樟府办字〔2023〕5号", **common
     )
     errors = ManualFact.objects.create(fact="metadata_errors", value=3, reason="抽查发现", **common)
     notice = ManualFact.objects.create(fact="notices_county", value=["樟政公办〔2023〕2号"], **common)
-    ManualFact.objects.create(fact="items_published", value=1, **{**common, "period": "Q2"})  # other period
+    ManualFact.objects.create(fact="features_published", value=1, **{**common, "period": "Q2"})  # other period
     facts = facts_by_name(collect(section_rules()), lead)
     assert facts["review_log_missing"] is True
-    assert facts["items_published"] == D(5)
+    assert len(facts["features_published"]) == 5  # a per-item rule reads the count as five items
     assert facts["quality_assessment"] == engine.Assessment(D(8), "材料规范、按时报送")
     assert facts["commendations"] == (
         engine.BonusItem(f"manual:{bonus.pk}:1", "市政府办通报表扬", "樟府办字〔2023〕5号"),

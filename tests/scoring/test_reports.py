@@ -368,21 +368,26 @@ def test_default_next_steps_mention_open_and_overdue_tasks(quarter_data):
     assert "抓好问题整改" in text
 
 
-def test_published_items_are_summed_from_the_entered_facts(quarter_data, sections, office_user):
-    from scoring.services import manual_fact_set
+def test_published_items_and_applications_come_from_the_registers(quarter_data, sections, office_user):
+    from tests.factories import make_application
+    from workplan.models import PublicationItem
 
-    for section, value in ((sections["lead"], "7"), (sections["resp"], "5")):
-        manual_fact_set(
-            section=section,
-            year=2023,
-            period="Q1",
-            fact="items_published",
-            value=value,
-            reason="",
-            user=office_user,
+    def published(section, day, state="published"):
+        return PublicationItem(
+            section=section, title="统计公报", column="统计公报", formed_on=day, due_on=day, state=state,
+            published_on=day if state == "published" else None,
         )
+
+    PublicationItem.objects.bulk_create(
+        [published(sections["lead"], dt.date(2023, 2, 1)) for _ in range(7)]
+        + [published(sections["resp"], dt.date(2023, 3, 31)) for _ in range(5)]
+        + [published(sections["resp"], dt.date(2023, 4, 1))]  # next quarter
+        + [published(sections["resp"], dt.date(2023, 3, 1), state="draft")]  # not published
+    )
+    make_application(sections["lead"], received_on=dt.date(2023, 3, 2))
     data = collect_quarterly(plan=quarter_data["plan"], year=2023, quarter=1, today=dt.date(2023, 4, 10))
     assert data.published_items == Decimal(12)
+    assert data.applications == Decimal(1)
     doc = open_docx(build_quarterly_docx(data, options()))
     assert "本季度主动公开政府信息12条" in section_text(doc, "一、总体情况", "二、存在的问题")
 

@@ -179,9 +179,9 @@ def set_fact(section, fact, value, **kwargs):
 
 
 def test_manual_fact_is_saved_and_audited_old_to_new(ruleset, sections, office_user):
-    mf = set_fact(sections["lead"], "items_published", "5", user=office_user)
+    mf = set_fact(sections["lead"], "features_published", "5", user=office_user)
     assert mf.value == 5
-    again = set_fact(sections["lead"], "items_published", "7", user=office_user)
+    again = set_fact(sections["lead"], "features_published", "7", user=office_user)
     assert again.pk == mf.pk and again.value == 7
     entries = list(AuditEntry.objects.filter(action="manualfact.set").order_by("at", "id"))
     assert entries[0].old_value is None and entries[0].new_value["value"] == 5
@@ -196,7 +196,6 @@ def test_manual_fact_is_saved_and_audited_old_to_new(ruleset, sections, office_u
         ("quality_assessment", "-1", "质量较差", "value", "0–10"),
         ("commendations", "市级表彰", "", "evidence", "要求证明材料"),
         ("review_log_missing", "也许", "", "value", "是/否"),
-        ("items_published", "很多", "", "value", "不是数字"),
         ("tasks_overdue", "3", "", "fact", "由系统根据任务与报送数据计算"),
         ("no_such_fact", "3", "", "fact", "没有规则读取"),
     ],
@@ -252,7 +251,7 @@ def test_manual_facts_feed_the_computation(ruleset, sections, office_user):
 
 
 def test_deleting_a_manual_fact_is_audited(ruleset, sections, office_user):
-    mf = set_fact(sections["lead"], "items_published", "5", user=office_user)
+    mf = set_fact(sections["lead"], "features_published", "5", user=office_user)
     manual_fact_delete(manual_fact=mf, user=office_user)
     assert not ManualFact.objects.exists()
     assert AuditEntry.objects.get(action="manualfact.delete").old_value["value"] == 5

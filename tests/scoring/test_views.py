@@ -145,7 +145,7 @@ def write_request(name: str, scored, sections) -> tuple[str, dict]:
                 "section": sections["lead"].pk,
                 "year": 2023,
                 "period": "Q1",
-                "fact": "items_published",
+                "fact": "features_published",
                 "value": "6",
                 "reason": "",
                 "evidence_note": "",
@@ -169,7 +169,7 @@ def test_only_the_office_may_write(scored, sections, clients, view, persona):
     url, data = write_request(view, scored, sections)
     response = clients[persona].post(url, data)
     assert response.status_code == 403, (view, persona)
-    assert ManualFact.objects.filter(fact="items_published").count() == 0
+    assert ManualFact.objects.filter(fact="features_published").count() == 0
     assert ManualFact.objects.filter(pk=scored["manual"].pk).exists()
     assert not ScoreRun.objects.filter(period="Q2").exists()
 
@@ -199,7 +199,7 @@ def test_the_office_writes(scored, sections, clients, view):
     response = clients["office"].post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     if view == "manual_save":
-        assert ManualFact.objects.get(fact="items_published").value == 6
+        assert ManualFact.objects.get(fact="features_published").value == 6
     elif view == "manual_delete":
         assert not ManualFact.objects.filter(pk=scored["manual"].pk).exists()
     elif view == "compute_run":

@@ -1,4 +1,5 @@
-"""审计日志页面：仅办公室可看、只读、筛选（用户名、操作、结果、对象类型、日期范围）、导出，以及查询数。"""
+"""审计日志页面：仅审计管理员（workplan.view_auditentry）可看、只读、筛选（用户名、操作、结果、对象类型、日期范围）、
+导出，以及查询数。办公室不再能看（三权分立）。"""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
+from tests.conftest import login
 from workplan.audit import audit_record
 from workplan.models import AuditEntry
 
@@ -46,13 +48,21 @@ def entries(office_user, lead_user, task, time_machine):
 
 
 class TestAccess:
-    def test_office_can_browse_the_log(self, as_office, entries):
-        response = as_office.get(reverse(URL))
+    def test_the_audit_administrator_can_browse_the_log(self, as_auditor, entries):
+        response = as_auditor.get(reverse(URL))
         assert response.status_code == 200
         page = response.content.decode()
         assert "task.assign" in page and "auth.login_failed" in page
 
-    @pytest.mark.parametrize("persona", ["as_director", "as_lead", "as_resp", "as_outsider", "as_readonly"])
+    def test_a_granted_view_auditentry_permission_is_enough(self, office_user, entries):
+        from django.contrib.auth.models import Permission
+
+        office_user.user_permissions.add(Permission.objects.get(codename="view_auditentry"))
+        assert login(office_user).get(reverse(URL)).status_code == 200
+
+    @pytest.mark.parametrize(
+        "persona", ["as_office", "as_director", "as_lead", "as_resp", "as_outsider", "as_readonly"]
+    )
     def test_everyone_else_gets_403(self, request, persona, entries):
         client = request.getfixturevalue(persona)
         assert client.get(reverse(URL)).status_code == 403
@@ -64,12 +74,12 @@ class TestAccess:
         assert response["Location"].startswith(reverse("login"))
 
     @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-    def test_it_is_read_only(self, as_office, entries, method):
-        assert getattr(as_office, method)(reverse(URL)).status_code == 405
+    def test_it_is_read_only(self, as_auditor, entries, method):
+        assert getattr(as_auditor, method)(reverse(URL)).status_code == 405
         assert AuditEntry.objects.count() == 4
 
-    def test_the_page_offers_no_edit_or_delete(self, as_office, entries):
-        page = as_office.get(reverse(URL)).content.decode()
+    def test_the_page_offers_no_edit_or_delete(self, as_auditor, entries):
+        page = as_auditor.get(reverse(URL)).content.decode()
         main = page.split("<main>")[1]
         assert 'method="post"' not in main.lower()
         assert "/admin/workplan/auditentry/" not in page
@@ -78,26 +88,26 @@ class TestAccess:
 
 
 class TestColumns:
-    def test_it_shows_time_user_object_change_outcome_and_ip(self, as_office, entries, task):
-        page = as_office.get(reverse(URL), {"action": "task."}).content.decode()
+    def test_it_shows_time_user_object_change_outcome_and_ip(self, as_auditor, entries, task):
+        page = as_auditor.get(reverse(URL), {"action": "task."}).content.decode()
         assert "2023-06-01 23:30" in page
         assert "office" in page
         assert "工作任务" in page  # object type label, not "workplan.Task"
         assert str(task.pk) in page
         assert "{&quot;lead&quot;: [&quot;综合股&quot;]} → {&quot;lead&quot;: [&quot;法规股&quot;]}" in page
 
-    def test_user_text_is_escaped(self, as_office, office_user):
+    def test_user_text_is_escaped(self, as_auditor, office_user):
         audit_record(action="x.test", user=office_user, object_repr="<script>alert(1)</script>", new={"t": "<b>"})
-        page = as_office.get(reverse(URL)).content.decode()
+        page = as_auditor.get(reverse(URL)).content.decode()
         assert "<script>alert(1)</script>" not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert "<b>" not in page.split("<tbody")[1]
 
-    def test_long_changes_are_shortened_on_the_page_but_exported_in_full(self, as_office, office_user):
+    def test_long_changes_are_shortened_on_the_page_but_exported_in_full(self, as_auditor, office_user):
         audit_record(action="x.big", user=office_user, new={"text": "长" * 1000})
-        page = as_office.get(reverse(URL)).content.decode()
+        page = as_auditor.get(reverse(URL)).content.decode()
         assert "长" * 1000 not in page
-        rows = _csv(as_office, {"action": "x.big"})
+        rows = _csv(as_auditor, {"action": "x.big"})
         assert "长" * 1000 in rows[1][rows[0].index("原值 → 新值")]
 
 
@@ -117,22 +127,22 @@ class TestFilters:
             ({"date_to": "2023-05-31"}, ["auth.login"]),
         ],
     )
-    def test_it_filters(self, as_office, entries, params, expected):
-        assert _actions(as_office, params) == expected
+    def test_it_filters(self, as_auditor, entries, params, expected):
+        assert _actions(as_auditor, params) == expected
 
-    def test_object_id_filter(self, as_office, entries, task):
-        assert _actions(as_office, {"object_type": "workplan.Task", "object_id": task.pk}) == ["task.assign"]
-        assert _actions(as_office, {"object_id": "999999"}) == []
+    def test_object_id_filter(self, as_auditor, entries, task):
+        assert _actions(as_auditor, {"object_type": "workplan.Task", "object_id": task.pk}) == ["task.assign"]
+        assert _actions(as_auditor, {"object_id": "999999"}) == []
 
-    def test_an_invalid_date_shows_an_error_instead_of_crashing(self, as_office, entries):
-        response = as_office.get(reverse(URL), {"date_from": "not-a-date"})
+    def test_an_invalid_date_shows_an_error_instead_of_crashing(self, as_auditor, entries):
+        response = as_auditor.get(reverse(URL), {"date_from": "not-a-date"})
         assert response.status_code == 200
 
 
 class TestExport:
     @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
-    def test_it_exports_the_filtered_rows_in_local_time(self, as_office, entries, fmt):
-        response = as_office.get(reverse(URL), {"action": "task.", "_export": fmt})
+    def test_it_exports_the_filtered_rows_in_local_time(self, as_auditor, entries, fmt):
+        response = as_auditor.get(reverse(URL), {"action": "task.", "_export": fmt})
         assert response.status_code == 200
         if fmt == "xlsx":
             sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
@@ -144,30 +154,31 @@ class TestExport:
         assert rows[0][:3] == ["时间", "用户名", "操作"]
         assert len(rows) == 2
 
-    def test_export_neutralises_formulae(self, as_office, db):
+    def test_export_neutralises_formulae(self, as_auditor, db):
         audit_record(action="auth.login_failed", username="=HYPERLINK(\"http://x\")", outcome="failure")
-        rows = _csv(as_office)
+        rows = _csv(as_auditor)
         assert rows[1][1] == "'=HYPERLINK(\"http://x\")"
 
-    def test_exporting_the_log_is_itself_recorded(self, as_office, office_user, entries):
-        rows = _csv(as_office, {"outcome": "failure"})
+    def test_exporting_the_log_is_itself_recorded(self, as_auditor, auditor, entries):
+        rows = _csv(as_auditor, {"outcome": "failure"})
         assert len(rows) == 2
         export = AuditEntry.objects.get(action="audit.export")
-        assert export.user == office_user
+        assert export.user == auditor
         assert export.new_value == {"format": "csv", "filters": {"outcome": "failure"}}
         assert "audit.export" not in [r[2] for r in rows]
 
 
 @pytest.mark.parametrize("n", [10, 500])
-def test_query_count_does_not_grow_with_entries(as_office, office_user, n, django_assert_max_num_queries):
+def test_query_count_does_not_grow_with_entries(as_auditor, office_user, n, django_assert_max_num_queries):
     AuditEntry.objects.bulk_create(
         [
             AuditEntry(user=office_user, username="office", action=f"bulk.{i % 7}", object_repr=f"对象{i}")
             for i in range(n)
         ]
     )
-    # session, user, header (user.section, unread notifications), rows — no COUNT(*) (LazyPaginator).
-    with django_assert_max_num_queries(5):
-        assert as_office.get(reverse(URL)).status_code == 200
-    with django_assert_max_num_queries(4):  # session, user, rows, the audit.export entry
-        assert as_office.get(reverse(URL), {"_export": "xlsx"}).status_code == 200
+    # session, user, permissions (user's, groups'), header (unread notifications; the auditor has no section),
+    # rows — no COUNT(*) (LazyPaginator).
+    with django_assert_max_num_queries(6):
+        assert as_auditor.get(reverse(URL)).status_code == 200
+    with django_assert_max_num_queries(6):  # session, user, permissions (2), rows, the audit.export entry
+        assert as_auditor.get(reverse(URL), {"_export": "xlsx"}).status_code == 200

@@ -252,6 +252,19 @@ def test_office_drafts_edits_and_issues_and_the_section_rectifies(as_office, as_
     assert AuditEntry.objects.filter(action__startswith="rectification.").count() == 4
 
 
+@pytest.mark.parametrize("initial_rows", [0, 1])
+def test_an_unchanged_row_is_kept_when_editing(as_office, office_user, sections, initial_rows):
+    """浏览器提交的修改表单：第一行是原有的股室（未改动），第二行新加一个股室。"""
+    notice = draft(office_user, [UnitEntry(sections["lead"], "原问题")])
+    data = notice_post([(sections["lead"], "原问题"), (sections["resp"], "新问题")], version=1)
+    data["units-INITIAL_FORMS"] = initial_rows
+    assert as_office.post(reverse("notice_edit", args=[notice.pk]), data).status_code == 302
+    assert [(u.section.name, u.problems) for u in notices.notice_units(notice)] == [
+        ("综合股", "原问题"),
+        ("法规股", "新问题"),
+    ]
+
+
 def test_a_stale_edit_gets_409_and_keeps_what_was_typed(as_office, office_user, sections):
     notice = draft(office_user, [sections["lead"]])
     notices.notice_update(

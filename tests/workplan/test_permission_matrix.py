@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +18,18 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import NoReverseMatch, URLPattern, URLResolver, reverse
 
-from tests.factories import make_evidence, make_report, make_task
+from tests.factories import make_application, make_evidence, make_report, make_task
 from workplan import urls as workplan_urls
 from workplan.importing import plan_import_preview
-from workplan.models import Evidence, PlanImport
+from workplan.models import (
+    AppealKind,
+    ApplicationAppeal,
+    Evidence,
+    PlanImport,
+    PublicationItem,
+    Section,
+    TaskAssignment,
+)
 
 MINI_PLAN = "2024年某局政务公开工作要点\n一、加强信息公开\n（一）深化数据公开。及时发布数据。（牵头股室：综合股）\n"
 PERSONAS = ("office", "director", "lead", "resp", "outsider", "readonly")
@@ -55,8 +64,21 @@ def world(plan, task, sections, office_user, lead_user) -> World:
     return World(plan.pk, task.pk, report.pk, evidence.pk, document.pk, batch.pk)
 
 
+def _application_pk(w: World) -> int:
+    """依申请公开：综合股（lead、readonly 所在股室）承办的一件申请（法规股、农业股看不到）。"""
+    return make_application(Section.objects.get(name="综合股")).pk
+
+
+def _appeal_pk(w: World) -> int:
+    return ApplicationAppeal.objects.create(
+        application_id=_application_pk(w), kind=AppealKind.REVIEW, filed_on=datetime.date(2023, 10, 9)
+    ).pk
+
+
 ARGS = {
     None: lambda w: [],
+    "application": lambda w: [_application_pk(w)],
+    "appeal": lambda w: [_appeal_pk(w)],
     "plan": lambda w: [w.plan_pk],
     "plan_csv": lambda w: [w.plan_pk, "csv"],
     "batch": lambda w: [w.plan_pk, w.batch_pk],
@@ -64,7 +86,22 @@ ARGS = {
     "report": lambda w: [w.report_pk],
     "evidence": lambda w: [w.evidence_pk],
     "import": lambda w: [w.import_pk],
+    "publication": lambda w: [_publication_pk(w)],
+    "pub_first": lambda w: ["first"],
+    "pub_second": lambda w: ["second"],
+    "pub_final": lambda w: ["final"],
 }
+
+
+def _publication_pk(w: World) -> int:
+    """综合股（任务的牵头股室）的一条带附件的拟稿：信息发布各页面的矩阵行用。"""
+    lead = TaskAssignment.objects.get(task_id=w.task_pk, role="lead").section
+    item = PublicationItem.objects.create(
+        section=lead, title="矩阵", column="news", body="正文", formed_on=datetime.date(2023, 9, 25),
+        due_on=datetime.date(2023, 10, 27), attachment_name="a.pdf", attachment_type="application/pdf",
+    )
+    item.attachment.save("matrix-pub.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
+    return item.pk
 
 _ = None  # not checked for this persona (e.g. 405 rows only need one persona that passes the access check)
 
@@ -93,8 +130,9 @@ MATRIX: list[tuple[str, str, str | None, tuple[int | None, ...]]] = [
     ("report_list",             "post", None,         (405,  _,       _,   _,   _,       _)),
     ("evidence_list",           "get",  None,         (200,  200,     200, 200, 200,     200)),
     ("evidence_list",           "post", None,         (405,  _,       _,   _,   _,       _)),
-    ("audit_list",              "get",  None,         (200,  403,     403, 403, 403,     403)),
-    ("audit_list",              "post", None,         (405,  403,     403, 403, 403,     403)),
+    # 审计日志只有审计管理员能看（办公室也 403）；审计管理员的 200 / 405 见 tests/workplan/test_audit_views.py。
+    ("audit_list",              "get",  None,         (403,  403,     403, 403, 403,     403)),
+    ("audit_list",              "post", None,         (403,  403,     403, 403, 403,     403)),
     # 通知与缺报清单. Marking one's own notifications read is personal, not a write to the plan: allowed to all.
     ("notifications",           "get",  None,         (200,  200,     200, 200, 200,     200)),
     ("notifications",           "post", None,         (405,  _,       _,   _,   _,       _)),
@@ -133,6 +171,54 @@ MATRIX: list[tuple[str, str, str | None, tuple[int | None, ...]]] = [
     ("review_queue",            "post", None,         (405,  _,       _,   _,   _,       _)),
     ("report_review",           "get",  "report",     (200,  403,     403, 403, 403,     403)),
     ("report_review",           "post", "report",     (200,  403,     403, 403, 403,     403)),
+    # 依申请公开：综合股承办；办公室登记、修改、延期、复议诉讼；承办股室记录补正、征求意见、答复（空表单 400）
+    ("application_list",        "get",  None,         (200,  200,     200, 200, 200,     200)),
+    ("application_list",        "post", None,         (405,  _,       _,   _,   _,       _)),
+    ("application_create",      "get",  None,         (200,  403,     403, 403, 403,     403)),
+    ("application_create",      "post", None,         (200,  403,     403, 403, 403,     403)),
+    ("application_detail",      "get",  "application", (200, 200,     200, 404, 404,     200)),
+    ("application_detail",      "post", "application", (405, _,       _,   _,   _,       _)),
+    ("application_edit",        "get",  "application", (200, 403,     403, 404, 404,     403)),
+    ("application_edit",        "post", "application", (200, 403,     403, 404, 404,     403)),
+    ("application_correction",  "get",  "application", (405, 405,     405, 405, 405,     405)),
+    ("application_correction",  "post", "application", (400, 403,     400, 404, 404,     403)),
+    ("application_consultation", "get", "application", (405, 405,     405, 405, 405,     405)),
+    ("application_consultation", "post", "application", (400, 403,    400, 404, 404,     403)),
+    ("application_extension",   "get",  "application", (405, 405,     405, 405, 405,     405)),
+    ("application_extension",   "post", "application", (400, 403,     403, 404, 404,     403)),
+    ("application_reply",       "get",  "application", (405, 405,     405, 405, 405,     405)),
+    ("application_reply",       "post", "application", (400, 403,     400, 404, 404,     403)),
+    ("application_appeal_add",  "get",  "application", (200, 403,     403, 404, 404,     403)),
+    ("application_appeal_add",  "post", "application", (200, 403,     403, 404, 404,     403)),
+    ("application_appeal_edit", "get",  "appeal",     (200,  403,     403, 404, 404,     403)),
+    ("application_appeal_edit", "post", "appeal",     (200,  403,     403, 404, 404,     403)),
+    # 发布信息登记台账: a draft of the lead section (with an attachment). Empty POSTs: invalid forms → 400.
+    ("publication_list",        "get",  None,         (200,  200,     200, 200, 200,     200)),
+    ("publication_list",        "post", None,         (405,  _,       _,   _,   _,       _)),
+    ("publication_create",      "get",  None,         (200,  403,     200, 200, 200,     403)),
+    ("publication_create",      "post", None,         (200,  403,     200, 200, 200,     403)),
+    ("publication_archive",     "get",  None,         (200,  200,     403, 403, 403,     403)),
+    ("publication_archive",     "post", None,         (405,  _,       _,   _,   _,       _)),
+    ("publication_queue",       "get",  "pub_first",  (200,  403,     200, 200, 200,     403)),
+    ("publication_queue",       "get",  "pub_second", (403,  200,     403, 403, 403,     403)),
+    ("publication_queue",       "get",  "pub_final",  (200,  403,     403, 403, 403,     403)),
+    ("publication_queue",       "post", "pub_first",  (405,  _,       _,   _,   _,       _)),
+    ("publication_detail",      "get",  "publication", (200, 200,     200, 404, 404,     200)),
+    ("publication_detail",      "post", "publication", (405, _,       _,   _,   _,       _)),
+    ("publication_edit",        "get",  "publication", (200, 403,     200, 404, 404,     403)),
+    ("publication_edit",        "post", "publication", (200, 403,     200, 404, 404,     403)),
+    ("publication_submit",      "get",  "publication", (405, _,       _,   _,   _,       _)),
+    ("publication_submit",      "post", "publication", (302, 403,     302, 404, 404,     403)),
+    ("publication_delete",      "get",  "publication", (405, _,       _,   _,   _,       _)),
+    ("publication_delete",      "post", "publication", (302, 403,     302, 404, 404,     403)),
+    ("publication_review",      "get",  "publication", (405, _,       _,   _,   _,       _)),
+    ("publication_review",      "post", "publication", (400, 400,     400, 404, 404,     403)),
+    ("publication_publish",     "get",  "publication", (405, _,       _,   _,   _,       _)),
+    ("publication_publish",     "post", "publication", (400, 403,     403, 404, 404,     403)),
+    ("publication_attachment",  "get",  "publication", (200, 200,     200, 404, 404,     200)),
+    ("publication_attachment",  "post", "publication", (405, _,       _,   _,   _,       _)),
+    ("publication_card",        "get",  "publication", (200, 200,     200, 404, 404,     200)),
+    ("publication_card",        "post", "publication", (405, _,       _,   _,   _,       _)),
 ]
 # fmt: on
 
@@ -141,10 +227,10 @@ SKIPPED: dict[str, str] = {}
 # 通报批评、整改事项、约谈记录：需要通报、整改事项、约谈的数据，矩阵在 tests/workplan/test_notice_views.py。
 SKIPPED |= dict.fromkeys(
     [
-        "notice_list", "notice_create", "notice_receive", "notice_detail", "notice_edit", "notice_issue",
-        "notice_discard", "rectification_list", "rectification_detail", "rectification_answer",
-        "rectification_verify", "rectification_file", "interview_list", "interview_create", "interview_detail",
-        "interview_item_add",
+        "notice_list", "notice_create", "notice_receive", "notice_detail", "notice_edit",
+        "notice_issue", "notice_discard", "rectification_list", "rectification_detail",
+        "rectification_answer", "rectification_verify", "rectification_file", "interview_list",
+        "interview_create", "interview_detail", "interview_item_add",
     ],
     "权限矩阵见 tests/workplan/test_notice_views.py",
 )
@@ -180,7 +266,10 @@ def test_persona_gets_expected_status(request, world, name, method, args, person
 
 @pytest.mark.parametrize(
     ("name", "method", "args"),
-    sorted({(name, method, args) for name, method, args, _e in MATRIX}, key=lambda c: (c[0], c[1])),
+    # args in the key too: xdist workers must collect the same order (set order varies between processes).
+    sorted(
+        {(name, method, args) for name, method, args, _e in MATRIX}, key=lambda c: (c[0], c[1], c[2] or "")
+    ),
     ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_anonymous_is_sent_to_login(client, world, name, method, args):

@@ -1,5 +1,27 @@
 """政务公开任务的数据模型。"""
 
+from workplan.models.applications import (
+    ANSWER_WORKDAYS,
+    EXTENSION_WORKDAYS,
+    AppealKind,
+    AppealResult,
+    ApplicantType,
+    Application,
+    ApplicationAppeal,
+    ApplicationConsultation,
+    ApplicationCorrection,
+    ApplicationResult,
+    ReceiptChannel,
+)
+from workplan.models.notices import (
+    CriticismNotice,
+    Interview,
+    IssuerLevel,
+    NoticeStatus,
+    NoticeUnit,
+    RectificationItem,
+    RectificationStatus,
+)
 from workplan.models.plan import (
     AssignmentRole,
     AuditEntry,
@@ -16,15 +38,6 @@ from workplan.models.plan import (
     User,
     WorkPlan,
 )
-from workplan.models.notices import (
-    CriticismNotice,
-    Interview,
-    IssuerLevel,
-    NoticeStatus,
-    NoticeUnit,
-    RectificationItem,
-    RectificationStatus,
-)
 from workplan.models.progress import (
     Evidence,
     HolidayOverride,
@@ -35,8 +48,29 @@ from workplan.models.progress import (
     ReportEvent,
     ReviewState,
 )
+from workplan.models.publication import (
+    CONFIDENTIALITY_ITEMS,
+    PUBLISH_WITHIN_WORKDAYS,
+    PublicationColumn,
+    PublicationDecision,
+    PublicationItem,
+    PublicationLevel,
+    PublicationReview,
+    PublicationState,
+)
 
 __all__ = [
+    "ANSWER_WORKDAYS",
+    "EXTENSION_WORKDAYS",
+    "AppealKind",
+    "AppealResult",
+    "ApplicantType",
+    "Application",
+    "ApplicationAppeal",
+    "ApplicationConsultation",
+    "ApplicationCorrection",
+    "ApplicationResult",
+    "ReceiptChannel",
     "CriticismNotice",
     "Interview",
     "IssuerLevel",
@@ -66,4 +100,12 @@ __all__ = [
     "TaskQuerySet",
     "User",
     "WorkPlan",
+    "CONFIDENTIALITY_ITEMS",
+    "PUBLISH_WITHIN_WORKDAYS",
+    "PublicationColumn",
+    "PublicationDecision",
+    "PublicationItem",
+    "PublicationLevel",
+    "PublicationReview",
+    "PublicationState",
 ]

@@ -6,7 +6,9 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -70,6 +72,19 @@ class SectionGroup(models.Model):
         return self.name
 
 
+class UserManager(DjangoUserManager["User"]):
+    """create_user / create_superuser 给出的密码算作刚设定的密码；管理后台新建或重置密码的账号
+    password_changed_at 为空，首次登录须修改密码。"""
+
+    def create_user(self, username, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def]
+        extra_fields.setdefault("password_changed_at", timezone.now())
+        return super().create_user(username, email, password, **extra_fields)
+
+    def create_superuser(self, username, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def]
+        extra_fields.setdefault("password_changed_at", timezone.now())
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     """系统用户：属于一个股室，并具有一个角色。"""
 
@@ -82,10 +97,18 @@ class User(AbstractUser):
         related_name="users",
         verbose_name="所属股室",
     )
+    password_changed_at = models.DateTimeField(
+        "密码修改时间", null=True, blank=True, help_text="为空表示初始密码，首次登录须修改。"
+    )
+
+    objects = UserManager()
 
     class Meta(AbstractUser.Meta):
         verbose_name = "用户"
         verbose_name_plural = "用户"
+        permissions = [
+            ("manage_account_security", "管理账号安全属性（角色、管理员角色、启用停用、强制改密）")
+        ]
 
     def __str__(self) -> str:
         full = (self.last_name + self.first_name).strip()

@@ -1,4 +1,5 @@
-"""演示数据：股室与集合称谓、樟树市统计局 2023 年政务公开工作要点、每个角色一个演示账号（可重复运行）。"""
+"""演示数据：股室与集合称谓、樟树市统计局 2023 年政务公开工作要点、每个角色一个演示账号、三种管理员各一个
+演示账号（可重复运行；没有超级用户）。"""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
+from workplan.admin_roles import ADMIN_ROLES, admin_role_grant, admin_roles_sync
 from workplan.importing import plan_import_from_bytes
 from workplan.models import Role, Section, User
 from workplan.seed import sections_seed
@@ -26,6 +29,12 @@ DEMO_USERS = [
     ("pucha", "陈主任", Role.SECTION, "普查中心"),
     ("viewer", "赵科员", Role.READONLY, "综合股"),
 ]
+# 三种管理员（三权分立，见 workplan/admin_roles.py）：username, display name, admin role key
+DEMO_ADMINS = [
+    ("sysadmin", "周系统", "system"),
+    ("secadmin", "吴安全", "security"),
+    ("auditor", "孙审计", "audit"),
+]
 
 
 class Command(BaseCommand):
@@ -34,7 +43,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             created = sections_seed(FIXTURES / "sections.json")
-            users = self._users()
+            admin_roles_sync()
+            users = self._users() + self._admins()
         self.stdout.write(
             f"股室：新增 {created['sections']} 个，别名 {created['aliases']} 个，集合称谓 {created['groups']} 个"
         )
@@ -49,7 +59,7 @@ class Command(BaseCommand):
         self.stdout.write("演示账号（登录 http://127.0.0.1:8000/ ）：")
         for username, label, role, made in users:
             pw = DEMO_PASSWORD if made else "（已存在，密码未改动）"
-            self.stdout.write(f"  {Role(role).label:<6} {label:<14} 用户名 {username:<10} 密码 {pw}")
+            self.stdout.write(f"  {role:<6} {label:<14} 用户名 {username:<10} 密码 {pw}")
 
     def _users(self) -> list[tuple[str, str, str, bool]]:
         sections = {s.name: s for s in Section.objects.all()}
@@ -66,10 +76,26 @@ class Command(BaseCommand):
                     is_staff=role == Role.OFFICE,
                 )
                 user.set_password(DEMO_PASSWORD)
+                user.password_changed_at = timezone.now()  # demo accounts are not made to change it at once
                 user.save()
                 if role == Role.OFFICE:
                     self._grant_office_admin(user)
-            out.append((username, label, str(role), made))
+            out.append((username, label, Role(role).label, made))
+        return out
+
+    def _admins(self) -> list[tuple[str, str, str, bool]]:
+        out = []
+        for username, label, key in DEMO_ADMINS:
+            user = User.objects.filter(username=username).first()
+            made = user is None
+            if user is None:
+                user = User(
+                    username=username, last_name=label, role=Role.READONLY, password_changed_at=timezone.now()
+                )
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+            admin_role_grant(user=user, key=key, via="manage.py seed_demo")
+            out.append((username, label, ADMIN_ROLES[key].name, made))
         return out
 
     @staticmethod
