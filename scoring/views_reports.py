@@ -69,7 +69,7 @@ class QuarterlyReportForm(QuarterSelectForm):
     doc_number = forms.CharField(label="文号", max_length=64, required=False)
     recipients = forms.CharField(label="主送", max_length=255, required=False)
     cc = forms.CharField(label="抄送", max_length=255, required=False)
-    signed_on = forms.DateField(label="成文日期", widget=forms.DateInput(attrs={"type": "date"}))
+    signed_on = forms.DateField(label="成文日期", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     format = forms.ChoiceField(label="格式", choices=FORMAT_CHOICES, initial="docx")
 
 

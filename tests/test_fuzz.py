@@ -17,6 +17,7 @@ import datetime
 import html
 import io
 import json
+import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,12 +33,12 @@ from django.apps import apps
 from django.conf import settings as django_settings
 from django.contrib.messages import constants as levels
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.forms import BaseForm
-from django.urls import URLPattern, reverse
+from django.urls import NoReverseMatch, URLPattern, reverse
 from django.utils.html import escape
 from docx import Document
-from hypothesis import HealthCheck, example, given
+from hypothesis import HealthCheck, event, example, given
 from hypothesis import settings as budget
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -49,7 +50,7 @@ from scoring.rulefile import load_ruleset_text
 from scoring.services import manual_fact_set, scores_compute
 from scoring.urls import urlpatterns as scoring_urlpatterns
 from tests.conftest import SAMPLE_PLAN, login
-from tests.factories import make_section, make_task
+from tests.factories import make_evidence, make_report, make_section, make_task
 from tests.scoring.test_dashboard import chart_strings, make_run
 from tests.scoring.test_facts import SECTION_RULES, published_ruleset
 from tests.workplan.test_notices import answer, draft
@@ -76,9 +77,17 @@ from workplan.urls import urlpatterns as workplan_urlpatterns
 # Bounded: examples per test are small and there is no per-example deadline (the first request of a test
 # warms template and URL caches). Function-scoped fixtures are shared by the examples on purpose: every
 # example that touches the database runs in a savepoint that is rolled back (see `rolled_back`).
-FAST = budget(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# FUZZ_SCALE=20 runs twenty times as many examples (a longer local or nightly run).
+SCALE = max(1, int(os.environ.get("FUZZ_SCALE", "1")))
+
+
+def examples(n: int) -> int:
+    return n * SCALE
+
+
+FAST = budget(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = budget(
-    max_examples=8,
+    max_examples=examples(10),
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
@@ -86,7 +95,7 @@ SLOW = budget(
         HealthCheck.data_too_large,
     ],
 )
-DB = budget(SLOW, max_examples=15)
+DB = budget(SLOW, max_examples=examples(25))
 
 INTERNAL_ERROR = "内部错误"
 NASTY = [
@@ -177,14 +186,19 @@ HUGE = "長" * 70_000
 
 
 def row_counts() -> dict[str, int]:
-    """每张表的行数；审计日志只数“成功”的（被拒绝的操作可以记一条失败的审计）。"""
-    counts = {}
-    for model in apps.get_models():
-        qs = model._base_manager.all()
+    """每张表的行数（一条查询）；审计日志只数“成功”的（被拒绝的操作可以记一条失败的审计）。"""
+    quote = connection.ops.quote_name
+    models = [m for m in apps.get_models(include_auto_created=True) if m._meta.managed and not m._meta.proxy]
+    parts = []
+    for model in models:
+        where = ""
         if model is AuditEntry:
-            qs = qs.filter(outcome=AuditEntry.Outcome.SUCCESS)
-        counts[model._meta.label_lower] = qs.count()
-    return counts
+            where = f" WHERE {quote('outcome')} = '{AuditEntry.Outcome.SUCCESS.value}'"
+        parts.append(f"(SELECT COUNT(*) FROM {quote(model._meta.db_table)}{where})")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts))
+        values = cursor.fetchone()
+    return {m._meta.label_lower: n for m, n in zip(models, values, strict=True)}
 
 
 def media_files() -> set[str]:
@@ -315,6 +329,7 @@ def test_a_mangled_plan_text_parses_without_raising_and_with_line_numbers_in_ran
     lines = len(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     result = parse_plan_bytes("plan.txt", data)
     assert_sound(result, lines=lines if encoding != "utf-16" else None)
+    event(f"{result.layout or '—'}：{'有任务' if result.actionable else '无任务'}")
 
 
 def _sample_docx() -> bytes:
@@ -346,21 +361,48 @@ def _sample_xlsx() -> bytes:
 OFFICE_SAMPLES = {".docx": _sample_docx(), ".xlsx": _sample_xlsx()}
 
 
+def _members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _rezip(members: dict[str, bytes], *, stored: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
 @st.composite
-def corrupted(draw: st.DrawFn, original: bytes) -> bytes:
-    data = bytearray(original)
-    for _ in range(draw(st.integers(1, 8))):
-        kind = draw(st.sampled_from(["flip", "truncate", "insert", "zero"]))
-        pos = draw(st.integers(0, max(len(data) - 1, 0)))
-        if kind == "flip" and data:
-            data[pos] ^= draw(st.integers(1, 255))
+def mangled_office_file(draw: st.DrawFn, original: bytes) -> bytes:
+    """一个完好的 zip 包（校验和都对），其中的 XML 部件被改乱：翻转、截断、插入字节，删掉或多出部件。"""
+    members = _members(original)
+    for _ in range(draw(st.integers(1, 6))):
+        name = draw(st.sampled_from(sorted(members)))
+        content = bytearray(members[name])
+        pos = draw(st.integers(0, max(len(content) - 1, 0)))
+        kind = draw(st.sampled_from(["flip", "truncate", "insert", "drop", "replace_text", "add"]))
+        if kind == "flip" and content:
+            content[pos] ^= draw(st.integers(1, 255))
         elif kind == "truncate":
-            del data[pos:]
+            del content[pos:]
         elif kind == "insert":
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=64))
-        elif kind == "zero":
-            data[pos : pos + 512] = b"\x00" * len(data[pos : pos + 512])
-    return bytes(data)
+            content[pos:pos] = draw(
+                st.binary(min_size=1, max_size=32) | st.sampled_from([b"<", b"&", b"]]>", b"\x00"])
+            )
+        elif kind == "replace_text":
+            content = bytearray(
+                bytes(content).replace(b"<t>", b"<t>" + draw(st.text(max_size=20)).encode(), 1)
+            )
+        elif kind == "drop" and len(members) > 1:
+            del members[name]
+            continue
+        elif kind == "add":
+            members[f"xl/worksheets/sheet{draw(st.integers(2, 9))}.xml"] = draw(st.binary(max_size=64))
+        members[name] = bytes(content)
+    return _rezip(members)
 
 
 def test_the_office_samples_parse_into_tasks():
@@ -369,10 +411,41 @@ def test_the_office_samples_parse_into_tasks():
         assert result.actionable, (ext, result.errors)
 
 
-@budget(FAST, max_examples=30)
+@budget(FAST, max_examples=examples(40))
 @given(data=st.data(), ext=st.sampled_from(sorted(OFFICE_SAMPLES)))
-def test_a_corrupted_docx_or_xlsx_parses_without_raising(data, ext):
-    assert_sound(parse_plan_bytes("plan" + ext, data.draw(corrupted(OFFICE_SAMPLES[ext]))))
+def test_a_docx_or_xlsx_with_mangled_parts_parses_without_raising(data, ext):
+    result = parse_plan_bytes("plan" + ext, data.draw(mangled_office_file(OFFICE_SAMPLES[ext])))
+    assert_sound(result)
+    event(f"{ext}：{'有任务' if result.actionable else '拒收或无任务'}")
+
+
+def crc_broken_xlsx() -> bytes:
+    """zip 目录完好、某个部件的内容与其 CRC 不符（传输中损坏的文件常见）。"""
+    members = _members(OFFICE_SAMPLES[".xlsx"])
+    data = _rezip(members, stored=True)
+    sheet = data.index(b"<sheetData>")
+    return data[: sheet + 1] + b"S" + data[sheet + 2 :]
+
+
+BYTE_CORRUPTION = (
+    "workplan/parsers/readers.py reads xlsx members (_sheet_extent: zf.open) outside the try that "
+    "turns errors into UnreadableFileError: a corrupted member raises zipfile.BadZipFile (bad CRC, "
+    "header mismatch), zlib.error, NotImplementedError or ValueError"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=BYTE_CORRUPTION + "; parse_plan_bytes then answers with 内部错误")
+def test_a_byte_corrupted_xlsx_plan_is_refused_with_a_message_not_an_internal_error():
+    assert_sound(parse_plan_bytes("plan.xlsx", crc_broken_xlsx()))
+
+
+@pytest.mark.xfail(
+    strict=True, raises=zipfile.BadZipFile, reason=BYTE_CORRUPTION + "; re-import has no fallback: 500"
+)
+def test_reimporting_a_byte_corrupted_xlsx_is_not_a_500(as_office, plan):
+    upload = SimpleUploadedFile("任务表.xlsx", crc_broken_xlsx())
+    response = as_office.post(reverse("plan_reimport", kwargs={"pk": plan.pk}), {"file": upload})
+    assert response.status_code == 200
 
 
 # ---------------------------------------------------------------- rule and facts files (pure)
@@ -449,7 +522,7 @@ def test_the_rule_file_loader_never_raises_on_arbitrary_text(text):
     _assert_rules_result(load_ruleset_text(text))
 
 
-@budget(FAST, max_examples=40)
+@budget(FAST, max_examples=examples(40))
 @given(text=mangled_rules())
 def test_a_mangled_rule_file_is_rejected_with_line_numbers_or_loads(text):
     _assert_rules_result(load_ruleset_text(text))
@@ -545,7 +618,7 @@ CONTENT = st.one_of(
 )
 
 
-@budget(FAST, max_examples=200)
+@budget(FAST, max_examples=examples(200))
 @given(ext=st.sampled_from(EVIDENCE_EXTENSIONS), data=CONTENT)
 def test_random_bytes_with_an_allowed_extension_pass_only_if_they_really_are_that_format(ext, data):
     stream = io.BytesIO(data)
@@ -587,12 +660,15 @@ CELLS = st.one_of(
 
 @st.composite
 def task_sheets(draw: st.DrawFn) -> list[list[str]]:
-    headers = [draw(st.sampled_from(choice)) for choice in HEADER_CHOICES]
-    headers = draw(st.permutations(headers))[: draw(st.integers(1, len(headers)))]
-    if draw(st.booleans()):
+    """导出格式的任务表：必有「任务编号」「标题」（或其别名），其余列随机取舍、顺序打乱，单元格随机。"""
+    required = [draw(st.sampled_from(choice)) for choice in HEADER_CHOICES[:1] + HEADER_CHOICES[2:3]]
+    optional = [draw(st.sampled_from(choice)) for choice in HEADER_CHOICES[1:2] + HEADER_CHOICES[3:]]
+    headers = draw(st.permutations(required + draw(st.lists(st.sampled_from(optional), unique=True))))
+    if draw(st.integers(0, 3)) == 0:
         headers.append(draw(st.text(max_size=6)))
-    rows = draw(st.lists(st.lists(CELLS, max_size=len(headers) + 2), max_size=12))
-    preamble = draw(st.lists(st.lists(st.text(max_size=8), max_size=3), max_size=2))
+    rows = draw(st.lists(st.lists(CELLS, min_size=1, max_size=len(headers) + 1), min_size=1, max_size=12))
+    title_rows = st.lists(st.text(alphabet="某局任务表 2023", max_size=8), max_size=2)
+    preamble = draw(st.lists(title_rows, max_size=2))
     return [*preamble, headers, *rows]
 
 
@@ -624,7 +700,9 @@ def _check_diff(plan, filename: str, data: bytes) -> None:
         diff, _snapshot = spreadsheet.build_diff(plan=plan, filename=filename, data=data, max_bytes=2_000_000)
     except spreadsheet.SheetFileError as exc:
         assert str(exc)
+        event("整份拒收")
     else:
+        event("有行级错误" if diff.errors else "无错误")
         headers = set(diff.headers.values())
         for error in diff.errors:
             assert isinstance(error["line"], int) and error["line"] >= 1, error
@@ -675,7 +753,7 @@ UNIT_KEYS = (
 
 
 @pytest.fixture
-def world(sections, office_user, director, lead_user, resp_user, readonly_user, plan, settings, tmp_path):
+def world(sections, office_user, director, lead_user, resp_user, plan, settings, tmp_path):
     """每个表单都有可提交的对象，全部经由服务建立：报送与佐证文件、通知、计划导入与表格回导批次、通报草稿与
     整改事项（待答复、待核验）、约谈、发布信息（拟稿、待初审、待发布）、依申请公开与复议、录入事实、计分、
     关账、台账行与申诉。"""
@@ -773,9 +851,7 @@ def world(sections, office_user, director, lead_user, resp_user, readonly_user, 
     )
     run = scores_compute(ruleset_record=ruleset, year=2023, period="Q1", user=office_user)
     close = quarter_close(year=2023, quarter=1, run=run, user=office_user)
-    lines = list(
-        SnapshotLedgerLine.objects.filter(close=close, section=lead, points__lt=0).order_by("pk")
-    )
+    lines = list(SnapshotLedgerLine.objects.filter(close=close, section=lead, points__lt=0).order_by("pk"))
     assert len(lines) >= 2, "关账台账中综合股应有至少两条扣分行"
     appeal = appeal_submit(line=lines[0], user=lead_user, reason="已按期完成")
     users = {"office": office_user, "lead": lead_user, "resp": resp_user, "director": director}
@@ -1250,18 +1326,20 @@ FILE_CONTENT = st.one_of(
 )
 
 
-# Known Django limitation, pinned by test_a_multiple_choice_id_beyond_64_bits_is_not_a_500: on SQLite a
-# ModelMultipleChoiceField sends an id beyond 64 bits into an `__in` lookup, which raises OverflowError.
+# Two known 500s are pinned by their own xfail tests below and kept out of the random submissions, so that
+# the fuzzing finds new problems: an id beyond 64 bits in a ModelMultipleChoiceField (SQLite), and a `next`
+# that is a bare word rather than a path.
 MULTIPLE_MODEL_CHOICES = {"leads", "responsibles", "sections"}
 INT64 = 2**63 - 1
 
 
 def _tame(key: str, value: Any) -> Any:
-    if key not in MULTIPLE_MODEL_CHOICES:
-        return value
     values = value if isinstance(value, list) else [value]
-    tamed = ["1" if v.strip().lstrip("+-").isdigit() and abs(int(v)) > INT64 else v for v in values]
-    return tamed if isinstance(value, list) else tamed[0]
+    if key in MULTIPLE_MODEL_CHOICES:
+        values = ["1" if v.strip().lstrip("+-").isdigit() and abs(int(v)) > INT64 else v for v in values]
+    elif key == "next":
+        values = [v if v.startswith("/") else "/" + v for v in values]
+    return values if isinstance(value, list) else values[0]
 
 
 @st.composite
@@ -1309,7 +1387,9 @@ def fuzz_form(spec: FormSpec, world: Any) -> None:
             target = f"{url}?{urlencode(query, doseq=True)}" if query else url
             response = client.post(target, post)
             assert response.status_code != 500, spec.url
-            if rejected(response):
+            refused = rejected(response)
+            event(f"{response.status_code} {'拒绝' if refused else '接受'}")
+            if refused:
                 assert row_counts() == before, f"{spec.url}：被拒绝的提交写了数据（{response.status_code}）"
                 assert media_files() == files, f"{spec.url}：被拒绝的提交留下了文件"
 
@@ -1407,6 +1487,33 @@ GROUPS = {
 }
 
 
+@pytest.mark.xfail(
+    connection.vendor == "sqlite",
+    raises=OverflowError,
+    strict=True,
+    reason="Django 5.2 on SQLite: ModelMultipleChoiceField looks the ids up with `__in`, which is not "
+    "guarded against integer overflow (ticket #27397 guarded only exact/gt/gte/lt/lte); AssignmentForm and "
+    "InterviewForm need a field that rejects ids beyond 64 bits",
+)
+def test_a_multiple_choice_id_beyond_64_bits_is_not_a_500(as_office, task):
+    url = reverse("task_assignments_edit", kwargs={"pk": task.pk})
+    assert as_office.post(url, {"leads": str(2**63)}).status_code == 200
+
+
+@pytest.mark.xfail(
+    raises=NoReverseMatch,
+    strict=True,
+    reason="workplan/views_progress.py _next_or accepts a bare word (next=0) as a relative URL and "
+    "redirect() then looks it up as a URL name: NoReverseMatch, 500; only paths starting with / "
+    "should be accepted",
+)
+def test_a_next_that_is_not_a_path_is_not_a_500(as_lead, task, sections, lead_user):
+    report = make_report(task, sections["lead"], submitted_by=lead_user)
+    evidence = make_evidence(report)
+    response = as_lead.post(reverse("evidence_remove", kwargs={"pk": evidence.pk}), {"next": "0"})
+    assert response.status_code == 302
+
+
 def test_the_groups_cover_every_form_spec():
     grouped = [name for names in GROUPS.values() for name in names]
     assert sorted(grouped) == sorted(SPEC_BY_URL)
@@ -1418,7 +1525,13 @@ def test_random_submissions_never_500_and_rejected_ones_write_nothing(world, gro
         fuzz_form(SPEC_BY_URL[name], world)
 
 
-@budget(SLOW, max_examples=12)
+@pytest.mark.xfail(
+    strict=True,
+    raises=(ValueError, OverflowError),
+    reason="scoring/views_annual.py takes <int:year> from the address as is: year 0 or 10000 reaches "
+    "datetime.date(year, …) and raises ValueError (500); it should answer 404 outside 2000–2100",
+)
+@budget(SLOW, max_examples=examples(12))
 @given(year=st.integers(min_value=0, max_value=10**9))
 def test_a_year_in_the_address_out_of_range_is_not_a_500(as_office, year):
     for name in ("annual_report_save", "annual_report_publish"):
@@ -1441,10 +1554,10 @@ PAYLOADS = st.tuples(
         ]
     ),
     st.text(alphabet="政务公开股abc 12", max_size=6),
-).map("".join)
+).map(lambda parts: "【" + "".join(parts) + "】")  # the brackets keep the page's own <br> from matching
 
 
-@budget(SLOW, max_examples=10)
+@budget(SLOW, max_examples=examples(10))
 @given(title=PAYLOADS)
 def test_user_text_is_escaped_in_the_task_list(as_office, plan, sections, title):
     def page() -> str:
@@ -1459,7 +1572,7 @@ def test_user_text_is_escaped_in_the_task_list(as_office, plan, sections, title)
 SHANGHAI_MORNING = datetime.datetime(2023, 8, 15, 9, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
 
 
-@budget(SLOW, max_examples=6)
+@budget(SLOW, max_examples=examples(6))
 @given(name=PAYLOADS)
 def test_user_text_is_escaped_in_the_dashboard_chart_labels(as_director, plan, name):
     name = name[:64]
@@ -1479,11 +1592,13 @@ def test_user_text_is_escaped_in_the_dashboard_chart_labels(as_director, plan, n
     assert name not in content
 
 
-FORMULA_TEXT = st.tuples(st.sampled_from(FORMULA_PREFIXES), st.text(max_size=20)).map("".join)
+# Control characters that xlsx cannot hold are pinned separately (test_a_title_with_a_control_character...).
+CELL_TEXT = st.text(max_size=20).map(lambda t: ILLEGAL_CHARACTERS_RE.sub("", t))
+FORMULA_TEXT = st.tuples(st.sampled_from(FORMULA_PREFIXES), CELL_TEXT).map("".join)
 
 
-@budget(SLOW, max_examples=12)
-@given(title=FORMULA_TEXT | st.text(min_size=1, max_size=20), fmt=st.sampled_from(["csv", "xlsx"]))
+@budget(SLOW, max_examples=examples(12))
+@given(title=FORMULA_TEXT | CELL_TEXT.filter(bool), fmt=st.sampled_from(["csv", "xlsx"]))
 def test_export_cells_that_start_like_a_formula_are_neutralised(as_office, plan, title, fmt):
     def export() -> Any:
         make_task(plan, title=title, code="F1", position=1)
@@ -1499,3 +1614,15 @@ def test_export_cells_that_start_like_a_formula_are_neutralised(as_office, plan,
         cell = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == "F1")[2]
     expected = "'" + title if title.startswith(FORMULA_PREFIXES) else title
     assert cell == expected, (title, cell)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="workplan/exporting.py writes text cells as they are: a title with a control character such as "
+    "\\x1f (pasted from Word) makes openpyxl raise IllegalCharacterError, so the xlsx export is a 500; "
+    "neutralize() should drop the characters openpyxl's ILLEGAL_CHARACTERS_RE matches",
+)
+def test_a_title_with_a_control_character_still_exports_to_xlsx(as_office, plan):
+    make_task(plan, title="统计\x1f公报", code="C1", position=1)
+    response = as_office.get(reverse("plan_export", kwargs={"pk": plan.pk, "fmt": "xlsx"}))
+    assert response.status_code == 200

@@ -201,6 +201,8 @@ def _read_snapshot(using: str) -> Iterator[str]:
             yield "REPEATABLE READ READ ONLY"
         return
     if connection.vendor == "sqlite":
+        # Connecting (re)reads transaction_mode from OPTIONS: connect first, then override it for one BEGIN.
+        connection.ensure_connection()
         saved = getattr(connection, "transaction_mode", None)
         connection.transaction_mode = None  # type: ignore[attr-defined]
         try:

@@ -193,10 +193,10 @@ class AuditFilter(django_filters.FilterSet):
     object_type = django_filters.ChoiceFilter(label="对象类型", choices=_object_type_choices)
     object_id = django_filters.CharFilter(label="对象编号")
     date_from = django_filters.DateFilter(
-        label="起始日期", field_name="at", lookup_expr="date__gte", widget=forms.DateInput(attrs={"type": "date"})
+        label="起始日期", field_name="at", lookup_expr="date__gte", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
     )
     date_to = django_filters.DateFilter(
-        label="截止日期", field_name="at", lookup_expr="date__lte", widget=forms.DateInput(attrs={"type": "date"})
+        label="截止日期", field_name="at", lookup_expr="date__lte", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
     )
 
     class Meta:

@@ -47,7 +47,7 @@ class EvidenceForm(forms.Form):
     # A CharField, not URLField: URLField also accepts ftp://; the scheme rule lives in uploads.check_link.
     url = forms.CharField(label="链接", required=False, max_length=1000)
     published_on = forms.DateField(
-        label="发布日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="发布日期", required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
     )
     note = forms.CharField(label="说明", required=False, max_length=255)
 

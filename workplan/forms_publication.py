@@ -55,7 +55,7 @@ class PublicationForm(forms.Form):
     column = forms.ChoiceField(label="栏目", choices=[("", "请选择"), *PublicationColumn.choices])
     formed_on = forms.DateField(
         label="信息形成日期",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         help_text="信息形成或变更之日；应在此后20个工作日内公开（条例第二十六条）。",
     )
     body = forms.CharField(
@@ -136,7 +136,7 @@ class PublishForm(forms.Form):
     publish_url = forms.CharField(
         label="发布网址", max_length=1000, widget=forms.TextInput(attrs={"size": 80})
     )
-    published_on = forms.DateField(label="发布日期", widget=forms.DateInput(attrs={"type": "date"}))
+    published_on = forms.DateField(label="发布日期", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
 
 class ArchiveMonthForm(forms.Form):

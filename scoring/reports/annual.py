@@ -248,11 +248,11 @@ def build_annual_xlsx(data: AnnualData) -> bytes:
     text = wb.create_sheet("正文")
     text.column_dimensions["A"].width = 36
     text.column_dimensions["B"].width = 100
-    body = {0: data.overview, 4: data.problems, 5: data.other_matters}
+    body = {0: data.overview, 1: "见工作表“表二”", 2: "见工作表“表三”", 3: "见工作表“表四”"}
+    body |= {4: data.problems, 5: data.other_matters}
     text.append([data.title, ""])
     for i, title in enumerate(PART_TITLES):
-        value = body.get(i, "见工作表" + ("表二", "表三", "表四")[i - 1] if i in (1, 2, 3) else "")
-        text.append([title, neutralize(value)])
+        text.append([title, neutralize(body[i])])
         text.cell(row=text.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
     buffer = io.BytesIO()
     wb.save(buffer)

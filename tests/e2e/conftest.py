@@ -29,6 +29,14 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TIMEOUT_MS = 20_000
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """把每个阶段的结果挂在 item 上，browser_session 据此在失败时给每个打开的页面补一张截图。"""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 @pytest.fixture
 def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """启动系统 Chromium；没有 /usr/bin/chromium 或没有安装 playwright 时跳过（写明原因）。"""
@@ -149,5 +157,10 @@ def browser_session(
         return session
 
     yield open_session
+    call = getattr(request.node, "rep_call", None)
+    if call is not None and call.failed:  # the state of every open page when the test failed
+        for n, page in enumerate(p for context in contexts for p in context.pages):
+            page.screenshot(path=str(artifacts / f"failed-{n}.png"), full_page=True)
+            (artifacts / f"failed-{n}.url").write_text(page.url)
     for context in contexts:
         context.close()

@@ -145,7 +145,7 @@ def test_office_imports_section_reports_office_accepts_director_sees_dashboard_a
     select.locator("[name=plan]").select_option(str(plan.pk))
     submit(director.page, "查看")
     expect(director.page.locator("main h2").first).to_contain_text("2023年第四季度政务公开工作情况")
-    # 成文日期：缺省值目前显示不出来（见下面的 xfail 测试），像用户一样在日期框里选一天。
+    # 成文日期：像用户一样在日期框里另选一天（缺省为今天，见下一个测试）。
     director.page.fill("#id_signed_on", "2024-01-10")
     director.shot("report-page")
     with director.page.expect_download() as info:
@@ -163,11 +163,6 @@ def test_office_imports_section_reports_office_accepts_director_sees_dashboard_a
         assert session.errors == [], (session.username, session.errors)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scoring/views_reports.py 的“成文日期”DateInput 没有写 format：按 zh-hans 输出 2026/11/24，"
-    "<input type=date> 只认 YYYY-MM-DD，于是显示为空、浏览器因 required 拒绝提交",
-)
 def test_quarterly_report_form_shows_todays_date_as_signing_date(browser_session):
     plan = make_plan(year=2023, title="樟树市统计局2023年政务公开工作要点")
     director = browser_session("director")
