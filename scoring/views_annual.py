@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -149,10 +149,17 @@ def annual_report(request: HttpRequest) -> HttpResponse:
     return _page(request, _year(request))
 
 
+def _check_year(year: int) -> None:
+    """地址中的年度只接受 2000–2100，其余 404（不让 date(0, 1, 1) 之类变成 500）。"""
+    if not 2000 <= year <= 2100:
+        raise Http404("年度超出范围")
+
+
 @login_required
 @require_POST
 def annual_report_save_view(request: HttpRequest, year: int) -> HttpResponse:
     """保存表二数字与一、五、六部分文字（办公室）；写审计日志 annual_report.save。"""
+    _check_year(year)
     user = _user(request)
     access.require_office(user, "修改年度报告")
     form = AnnualReportForm(request.POST)
@@ -180,6 +187,7 @@ def annual_report_save_view(request: HttpRequest, year: int) -> HttpResponse:
 @require_GET
 def annual_report_download(request: HttpRequest, year: int, fmt: str) -> HttpResponse:
     """下载 docx 或 xlsx（办公室、局长）。勾稽检查未通过时不生成文件：409，页面逐格列出不平的单元格。"""
+    _check_year(year)
     user = _user(request)
     access.require_read_all(user, "下载年度报告")
     if fmt not in ("docx", "xlsx"):
@@ -220,6 +228,7 @@ def annual_report_download(request: HttpRequest, year: int, fmt: str) -> HttpRes
 @require_POST
 def annual_report_publish_view(request: HttpRequest, year: int) -> HttpResponse:
     """登记年度报告已公布（办公室）：此后不再提醒；勾稽检查未通过的不能登记。"""
+    _check_year(year)
     user = _user(request)
     access.require_office(user, "登记年度报告公布")
     form = PublishForm(request.POST)

@@ -45,7 +45,7 @@ def database_url(settings_dict: Mapping[str, object]) -> str:
     return f"postgres://{user}:{password}@{host}:{port}/{settings_dict['NAME']}"
 
 
-def manage(*args: str, env: Mapping[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def manage(*args: str, env: Mapping[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [PYTHON, "manage.py", *args], cwd=ROOT, env=dict(env), capture_output=True, text=True, timeout=timeout
     )

@@ -190,7 +190,7 @@ def two_servers(app_env, tmp_path):
             except OSError:
                 return False
 
-        assert wait_until(lambda: all(ready(p) for p in ports), timeout=60), procs.logs()
+        assert wait_until(lambda: all(ready(p) for p in ports), timeout=180), procs.logs()
         yield ports, procs, app_env
     finally:
         procs.stop()

@@ -60,8 +60,8 @@ EXCLUDED_MODELS = frozenset(
         "axes.accessattemptexpiration",
     }
 )
-# Foreign keys to these models are written as natural keys ("workplan.add_task"), everything else by id:
-# a fresh database numbers its content types and permissions in its own order.
+# Foreign keys to these models are written as natural keys (["import_task", "workplan", "task"]), all
+# others by id: a fresh database numbers its content types and permissions in its own order.
 NATURAL_KEY_MODELS: tuple[type[models.Model], ...] = (ContentType, Permission)
 
 

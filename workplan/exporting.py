@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import tablib
 from django.http import HttpResponse
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CONTENT_TYPES = {
@@ -17,9 +18,12 @@ CONTENT_TYPES = {
 
 
 def neutralize(value: Any) -> Any:
-    """文本单元格若以公式字符开头，则前置单引号；数字、日期原样保留。"""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    """文本单元格：去掉 xlsx 不能保存的控制字符（从 Word 粘贴来的 \x1f 等），以公式字符开头的前置单引号；
+    数字、日期原样保留。"""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value.startswith(FORMULA_PREFIXES):
+            return "'" + value
     return value
 
 

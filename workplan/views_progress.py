@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from workplan import access, reporting
+from workplan.downloads import private_file_response
 from workplan.forms_progress import (
     QUARTER_CHOICES,
     EvidenceForm,
@@ -28,7 +29,6 @@ from workplan.forms_progress import (
     ReviewForm,
     ReviewQueueFilterForm,
 )
-from workplan.downloads import private_file_response
 from workplan.models import Evidence, ProgressReport, ReportEvent, ReportStatus, ReviewState, Task, User
 from workplan.periods import quarter_of
 
@@ -181,7 +181,8 @@ def _conflict_response(
 
 def _next_or(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
+    # Only a local path: a bare word would be taken by redirect() as a URL name (NoReverseMatch → 500).
+    if target.startswith("/") and not target.startswith("//") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
