@@ -23,7 +23,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_q.models import Task as QTask
@@ -504,19 +504,25 @@ def test_a_failure_while_loading_rolls_back_and_removes_the_written_files(
     assert (media / "evidence" / "a.pdf").read_bytes() == make_pdf()
 
 
-def test_the_export_runs_in_one_read_transaction_on_each_database(transactional_db, media, out, monkeypatch):
+def test_the_export_runs_in_one_read_transaction_on_each_database(transactional_db, media, out):
     # The deployed SQLite settings take the write lock at BEGIN (IMMEDIATE); the export must not.
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        monkeypatch.setattr(connection, "transaction_mode", "IMMEDIATE")
-    with CaptureQueriesContext(connection) as queries:
-        run_backup(out)
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    wrapper.ensure_connection()
+    saved = getattr(wrapper, "transaction_mode", None)
+    if wrapper.vendor == "sqlite":
+        wrapper.transaction_mode = "IMMEDIATE"
+    try:
+        with CaptureQueriesContext(wrapper) as queries:
+            run_backup(out)
+        mode_after = getattr(wrapper, "transaction_mode", None)
+    finally:
+        wrapper.transaction_mode = saved
     statements = [q["sql"].upper() for q in queries]
     manifest = manifest_of(read_members(next(out.glob("*.tar.gz"))))
-    if connection.vendor == "sqlite":
+    if wrapper.vendor == "sqlite":
         assert manifest["database"] == {"vendor": "sqlite", "isolation": "BEGIN DEFERRED（单一读事务）"}
         assert "BEGIN" in statements and "BEGIN IMMEDIATE" not in statements
-        assert connection.transaction_mode == "IMMEDIATE"  # restored for everything else
+        assert mode_after == "IMMEDIATE"  # restored for everything else
     else:
         assert manifest["database"] == {"vendor": "postgresql", "isolation": "REPEATABLE READ READ ONLY"}
         assert any("REPEATABLE READ" in sql for sql in statements)
