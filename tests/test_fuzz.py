@@ -437,14 +437,10 @@ BYTE_CORRUPTION = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=BYTE_CORRUPTION + "; parse_plan_bytes then answers with 内部错误")
 def test_a_byte_corrupted_xlsx_plan_is_refused_with_a_message_not_an_internal_error():
     assert_sound(parse_plan_bytes("plan.xlsx", crc_broken_xlsx()))
 
 
-@pytest.mark.xfail(
-    strict=True, raises=zipfile.BadZipFile, reason=BYTE_CORRUPTION + "; re-import has no fallback: 500"
-)
 def test_reimporting_a_byte_corrupted_xlsx_is_not_a_500(as_office, plan):
     upload = SimpleUploadedFile("任务表.xlsx", crc_broken_xlsx())
     response = as_office.post(reverse("plan_reimport", kwargs={"pk": plan.pk}), {"file": upload})

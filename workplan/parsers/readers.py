@@ -12,6 +12,7 @@ import datetime
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -440,7 +441,12 @@ def read_xlsx_sheets(data: bytes) -> list[tuple[str, list[list[str]]]]:
     with _open_zip(data, kind="xlsx", required="xl/workbook.xml") as zf:
         for info in zf.infolist():
             if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                rows, cols = _sheet_extent(zf, info.filename)
+                try:
+                    rows, cols = _sheet_extent(zf, info.filename)
+                except (zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError, EOFError, OSError):
+                    raise UnreadableFileError(
+                        "Excel 工作簿已损坏（压缩内容校验失败），请用 Excel/WPS 打开后另存再上传。"
+                    ) from None
                 if rows * cols > MAX_SHEET_CELLS:
                     raise UnreadableFileError(
                         f"工作表的范围过大（约 {rows} 行 × {cols} 列），"
