@@ -38,7 +38,7 @@ from django.contrib.messages import constants as levels
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.forms import BaseForm
-from django.urls import NoReverseMatch, URLPattern, reverse
+from django.urls import URLPattern, reverse
 from django.utils.html import escape
 from docx import Document
 from hypothesis import HealthCheck, event, example, given
