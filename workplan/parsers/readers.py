@@ -134,7 +134,7 @@ def _open_zip(data: bytes, *, kind: str, required: str) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
         raise UnreadableFileError(f"文件不是有效的{label}：zip 结构已损坏。") from None
     if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
         raise UnreadableFileError(
@@ -443,7 +443,15 @@ def read_xlsx_sheets(data: bytes) -> list[tuple[str, list[list[str]]]]:
             if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
                 try:
                     rows, cols = _sheet_extent(zf, info.filename)
-                except (zipfile.BadZipFile, zlib.error, NotImplementedError, ValueError, EOFError, OSError):
+                except (
+                    zipfile.BadZipFile,
+                    zlib.error,
+                    NotImplementedError,
+                    RuntimeError,
+                    ValueError,
+                    EOFError,
+                    OSError,
+                ):
                     raise UnreadableFileError(
                         "Excel 工作簿已损坏（压缩内容校验失败），请用 Excel/WPS 打开后另存再上传。"
                     ) from None
