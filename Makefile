@@ -24,9 +24,10 @@ run: install
 	$(PY) manage.py createcachetable
 	$(PY) manage.py seed_demo
 	$(PY) manage.py setup_schedules
-	@echo "启动后台任务进程 (django-q2, ORM broker) 与网页服务 http://127.0.0.1:8000 ..."
+	@echo "启动后台任务进程 (django-q2, ORM broker；默认队列与长任务队列 long) 与网页服务 http://127.0.0.1:8000 ..."
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(PY) manage.py qcluster & \
+	  Q_CLUSTER_NAME=long $(PY) manage.py qcluster & \
 	  $(PY) manage.py runserver 127.0.0.1:8000
 
 test: install

@@ -41,7 +41,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 from import_export.formats.base_formats import XLSX  # noqa: E402
 
-from workplan import spreadsheet  # noqa: E402
+from workplan import sheet_diff, sheet_format, sheet_reading, spreadsheet  # noqa: E402
 from workplan.exporting import build_dataset  # noqa: E402
 from workplan.models import Section, Task, TaskAssignment, WorkPlan  # noqa: E402
 from workplan.resources import TaskResource  # noqa: E402
@@ -125,11 +125,11 @@ def make_rows(n: int, rng: random.Random) -> tuple[list[list[Any]], int]:
 def our_path(data: bytes, plan: WorkPlan) -> None:
     """本项目：calamine 读取 → 逐行校验 → 差异 → 一次事务批量写入。"""
     with transaction.atomic():
-        table = spreadsheet.read_table("tasks.xlsx", data, max_bytes=50 * 1024 * 1024)
+        table = sheet_reading.read_table("tasks.xlsx", data, max_bytes=50 * 1024 * 1024)
         resolver = SectionResolver.load()
-        sheet = spreadsheet.validate_table(table, resolver.resolve)
+        sheet = sheet_reading.validate_table(table, resolver.resolve)
         snapshot = spreadsheet.load_plan_snapshot(plan, resolver)
-        diff = spreadsheet.diff_sheet(sheet, snapshot)
+        diff = sheet_diff.diff_sheet(sheet, snapshot)
         if diff.errors:
             raise SystemExit(f"our path: {diff.errors[:3]}")
         spreadsheet.write_sheet_diff(plan=plan, diff=diff, snapshot=snapshot)
@@ -169,13 +169,13 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     Section.objects.bulk_create([Section(name=name, sort_order=i) for i, name in enumerate(SECTIONS, 1)])
     rows, expected_assignments = make_rows(n, random.Random(20230101))
-    data = bytes(build_dataset(spreadsheet.HEADERS, rows, title="工作任务").export("xlsx"))
+    data = bytes(build_dataset(sheet_format.HEADERS, rows, title="工作任务").export("xlsx"))
     print(
         f"database: SQLite in a temporary directory (removed at exit), "
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
     print(
-        f"file: {n} tasks, {len(spreadsheet.HEADERS)} columns, {len(data) / 1024:.0f} KiB xlsx, "
+        f"file: {n} tasks, {len(sheet_format.HEADERS)} columns, {len(data) / 1024:.0f} KiB xlsx, "
         f"{len(SECTIONS)} sections, {expected_assignments} assignments"
     )
     paths = {"ours": our_path, "DIE": die_path}

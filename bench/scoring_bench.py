@@ -45,7 +45,7 @@ from django.db import connection, transaction  # noqa: E402
 from scoring import engine, facts, services  # noqa: E402
 from scoring.engine import Indicator, Kind, Mode, Rule  # noqa: E402
 from scoring.models import LedgerLine, ManualFact, ScoreRun  # noqa: E402
-from scoring.rulefile import dump_ruleset_yaml  # noqa: E402
+from scoring.rulefile_dump import dump_ruleset_yaml  # noqa: E402
 from scoring.rulesets import ruleset_import, ruleset_publish  # noqa: E402
 from workplan.models import (  # noqa: E402
     AssignmentRole,

@@ -8,13 +8,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from scoring.facts import FactError, period_window
 from scoring.models import LedgerLine, ManualFact, ScoreRun, UnitScore
+from scoring.periods import FactError, period_window
 from workplan.access import (
     can_manage_plans,
     can_read_all,
@@ -122,11 +123,12 @@ def get_manual_fact_for_user(user: User, pk: int, *, write: bool = False) -> Man
 
 @dataclass
 class RefRow:
-    """台账行依据中的一项：编号、分担比例与角色，以及（用户有权查看时）对应的任务、报送或录入事实。"""
+    """台账行依据中的一项：编号、分担比例、角色与说明，以及（用户有权查看时）对应的任务、报送或录入事实。"""
 
     ref: str
     share: str = ""
     role: str = ""
+    note: str = ""
     task: Task | None = None
     report: ProgressReport | None = None
     manual: ManualFact | None = None
@@ -150,6 +152,22 @@ def _ref_id(ref: str, prefix: str) -> int | None:
     return None
 
 
+def _ref_shares(facts: dict[str, Any], n: int) -> list[tuple[str, str]]:
+    """各事件编号的（分担比例，角色）：依据里的 groups 按 refs 的先后给出各组的比例、角色与个数；
+    早先的台账逐个写在 shares 里。没有记载的为空。"""
+    out: list[tuple[str, str]] = []
+    for group in facts.get("groups", []):
+        if isinstance(group, dict) and isinstance(group.get("count"), int):
+            out += [(str(group.get("share", "")), str(group.get("role", "")))] * group["count"]
+    if not out:
+        out = [
+            (str(s.get("share", "")), str(s.get("role", "")))
+            for s in facts.get("shares", [])
+            if isinstance(s, dict)
+        ]
+    return (out + [("", "")] * n)[:n]
+
+
 def line_drilldown(user: User, line: LedgerLine) -> Drilldown:
     """台账行背后的任务、报送与佐证材料。依据中的编号：task:<任务>、report:<报送>、manual:<录入事实>[:<项>]。
 
@@ -160,10 +178,11 @@ def line_drilldown(user: User, line: LedgerLine) -> Drilldown:
     refs: list[str] = [str(r) for r in facts.get("refs", [])]
     if facts.get("ref"):
         refs.append(str(facts["ref"]))
-    shares = {s.get("ref"): s for s in facts.get("shares", []) if isinstance(s, dict)}
+    notes = [str(n) for n in facts.get("notes", [])]
+    notes = (notes + [""] * len(refs))[: len(refs)]
     rows = [
-        RefRow(ref, str(shares.get(ref, {}).get("share", "")), str(shares.get(ref, {}).get("role", "")))
-        for ref in refs
+        RefRow(ref, share, role, note)
+        for ref, (share, role), note in zip(refs, _ref_shares(facts, len(refs)), notes, strict=True)
     ]
     task_ids = {i for r in refs if (i := _ref_id(r, "task")) is not None}
     report_ids = {i for r in refs if (i := _ref_id(r, "report")) is not None}

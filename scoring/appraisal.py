@@ -18,7 +18,6 @@ from django.http import HttpRequest, HttpResponse
 
 from scoring import engine
 from scoring.access import require_read_all
-from scoring.facts import PERIOD_LABELS, QUARTER_PERIODS
 from scoring.models import (
     Indicator,
     LedgerLine,
@@ -29,6 +28,7 @@ from scoring.models import (
     SnapshotScore,
     UnitScore,
 )
+from scoring.periods import PERIOD_LABELS, QUARTER_PERIODS
 from scoring.rulesets import engine_ruleset
 from workplan.audit import audit_record
 from workplan.exporting import CONTENT_TYPES, build_dataset, dataset_response, neutralize

@@ -652,22 +652,25 @@ def _reports(
     outstanding.sort(key=lambda r: (order[r[0]], r[2] != AssignmentRole.LEAD, sections[r[1]]["order"]))
     titles = dict(zip(tasks["task_id"], tasks["title"], strict=True))
     paths = dict(zip(tasks["task_id"], tasks["number_path"], strict=True))
-    rows = []
-    for task_id, section_id, _role, state in outstanding:
+    for _task_id, section_id, _role, state in outstanding:
         stat(section_id)["not_submitted" if state == STATE_NOT_SUBMITTED else "returned_now"] += 1
-        rows.append(_report_row(task_id, paths[task_id], titles[task_id], section_id, state, sections))
+    # Only the shown rows get a dict and a link: a large plan has over a thousand outstanding reports.
+    rows = [
+        _report_row(task_id, paths[task_id], titles[task_id], section_id, state, sections)
+        for task_id, section_id, _role, state in outstanding[:LIST_LIMIT]
+    ]
     by_section = [
         {"section_id": sid, "name": sections[sid]["name"], **s}
         for sid, s in sorted(stats.items(), key=lambda kv: sections[kv[0]]["order"])
         if s["not_submitted"] or s["returned_now"] or s["returned_ever"]
     ]
-    missing = sum(r["state"] == STATE_NOT_SUBMITTED for r in rows)
+    missing = sum(state == STATE_NOT_SUBMITTED for *_, state in outstanding)
     return {
         "by_section": by_section,
-        "rows": rows[:LIST_LIMIT],
-        "truncated": len(rows) > LIST_LIMIT,
+        "rows": rows,
+        "truncated": len(outstanding) > LIST_LIMIT,
         "missing": missing,
-        "returned": len(rows) - missing,
+        "returned": len(outstanding) - missing,
         "deadline": report_deadline(year, quarter, day=_report_day(), cal=cal),
         "url": f"{reverse('missing_reports')}?{urlencode({'year': year, 'quarter': quarter})}",
     }

@@ -18,175 +18,71 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 
-ZERO = Decimal(0)
+from scoring.engine_io import (
+    NO_EVENTS,
+    Assessment,
+    BonusItem,
+    EventGroup,
+    Events,
+    FactValue,
+    LedgerLine,
+    Occurrence,
+    RolledUp,
+    UnitFacts,
+    UnitResult,
+)
+from scoring.scheme import (
+    INDICATOR_KINDS,
+    ZERO,
+    GradeBand,
+    Indicator,
+    Kind,
+    LeafPlan,
+    Mode,
+    Plan,
+    Rule,
+    RuleSet,
+    fmt,
+)
+
+__all__ = [
+    "FAIL_GRADE",
+    "NO_EVENTS",
+    "INDICATOR_KINDS",
+    "Assessment",
+    "BonusItem",
+    "EventGroup",
+    "Events",
+    "FactValue",
+    "GradeBand",
+    "Indicator",
+    "Kind",
+    "LedgerLine",
+    "Mode",
+    "Occurrence",
+    "RolledUp",
+    "Rule",
+    "RuleSet",
+    "ScoringError",
+    "UnitFacts",
+    "UnitResult",
+    "fmt",
+    "grade",
+    "rank",
+    "roll_up",
+    "round_score",
+    "score_all",
+    "score_unit",
+]
+
 CENT = Decimal("0.01")
 FAIL_GRADE = "不合格"
 
 
 class ScoringError(ValueError):
     """事实与细则不相容（如酌情分超出 0..权重），该单位无法计分。"""
-
-
-class Kind(StrEnum):
-    PER_OCCURRENCE = "per_occurrence"  # 每条/每次扣N分
-    CONDITION = "condition"  # 一次性条件：未备案扣5分
-    WHOLE_ITEM = "whole_item"  # 此项不得分
-    PRESENCE = "presence"  # 有得X分，无扣Y分（两个值都明确写出）
-    QUANTITY = "quantity"  # 数量目标：总量/每期不低于N条，空白期另扣
-    PER_ITEM = "per_item"  # 一项可得N分，最高不超过M分
-    DISCRETIONARY = "discretionary"  # 根据实际情况评分（0..权重，附理由）
-    BONUS = "bonus"  # 加分（进入加分池，需证明材料）
-    NOTICE = "notice"  # 受到通报批评每次扣N分（基础分之外）
-    VETO = "veto"  # 一票否决
-    NOT_APPLICABLE = "not_applicable"  # 不适用：剔除指标并折算
-
-
-class Mode(StrEnum):
-    DEDUCT = "deduct"
-    EARN = "earn"
-
-
-@dataclass(frozen=True)
-class Indicator:
-    code: str
-    name: str
-    weight: Decimal
-    parent: str | None = None
-    mode: Mode = Mode.DEDUCT
-
-
-@dataclass(frozen=True)
-class Rule:
-    """一条评分规则。points 的含义随 kind 而定（见各计分函数的说明）。cap 缺省为所属指标的权重。"""
-
-    code: str
-    indicator: str
-    kind: Kind
-    label: str
-    fact: str = ""
-    points: Decimal = ZERO
-    cap: Decimal | None = None
-    absent_points: Decimal = ZERO  # presence：无则扣；quantity：未完成扣
-    target: Decimal | None = None  # quantity：目标数（总量或每期）
-    blank_points: Decimal = ZERO  # quantity：空白期（数量为 0）扣分
-    evidence_required: bool = False
-    measure: str = "项"  # 量词：项、条、次、月
-
-
-@dataclass(frozen=True)
-class GradeBand:
-    name: str
-    min_score: Decimal
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    code: str
-    version: int
-    name: str
-    indicators: tuple[Indicator, ...]
-    rules: tuple[Rule, ...]
-    base_total: Decimal = Decimal(100)
-    bonus_cap: Decimal = ZERO
-    bonus_gate: Decimal | None = None  # 基础分须“超过”该分数方可加分
-    grade_bands: tuple[GradeBand, ...] = ()
-    period_weights: Mapping[str, Decimal] = field(default_factory=dict)
-    lead_share: Decimal = Decimal(1)
-    responsible_share: Decimal = ZERO
-
-    @property
-    def label(self) -> str:
-        return f"{self.code} v{self.version}"
-
-    def indicator(self, code: str) -> Indicator:
-        for ind in self.indicators:
-            if ind.code == code:
-                return ind
-        raise KeyError(code)
-
-    def leaves(self) -> tuple[Indicator, ...]:
-        parents = {i.parent for i in self.indicators if i.parent}
-        return tuple(i for i in self.indicators if i.code not in parents)
-
-
-# ---- facts -----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Occurrence:
-    """一次计数事件（如一项逾期任务）。share 为本单位分担比例，缺省 1；
-    role 为 lead/responsible 时改按细则的牵头/责任分担比例计（share 不再起作用）。"""
-
-    ref: str
-    share: Decimal = Decimal(1)
-    note: str = ""
-    role: str = ""
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """评分人录入的酌情分（0..权重）及理由。"""
-
-    points: Decimal
-    reason: str
-
-
-@dataclass(frozen=True)
-class BonusItem:
-    ref: str
-    reason: str
-    evidence: str = ""  # 证明材料（文件名、文号或链接）；缺少且规则要求时不予加分
-
-
-FactValue = bool | Decimal | tuple[Occurrence, ...] | tuple[Decimal, ...] | Assessment | tuple[BonusItem, ...]
-
-
-@dataclass(frozen=True)
-class UnitFacts:
-    unit: str
-    period: str
-    facts: Mapping[str, FactValue] = field(default_factory=dict)
-
-
-# ---- results ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LedgerLine:
-    unit: str
-    indicator: str
-    rule: str
-    period: str
-    points: Decimal
-    reason: str
-    facts: Mapping[str, object]
-    ruleset: str
-
-
-@dataclass(frozen=True)
-class UnitResult:
-    unit: str
-    period: str
-    total: Decimal  # 已四舍五入（两位）
-    grade: str
-    vetoed: bool
-    base_score: Decimal
-    bonus: Decimal
-    penalty: Decimal
-    indicator_scores: Mapping[str, Decimal]
-    lines: tuple[LedgerLine, ...]
-    raw_total: Decimal = ZERO  # 未取整的总分 = 各条台账分值之和
-
-
-def fmt(value: Decimal) -> str:
-    """分值的中文显示：去掉多余的 0（2.50 → 2.5，3.00 → 3，-0 → 0）。"""
-    if value == 0:
-        return "0"
-    return format(value.normalize(), "f")
 
 
 def round_score(value: Decimal) -> Decimal:
@@ -197,20 +93,25 @@ def round_score(value: Decimal) -> Decimal:
 
 
 Nominal = tuple[Decimal, str, dict[str, object]]
+NO_FACTS: Mapping[str, object] = {}
 
 
-def _occurrences(value: FactValue | None) -> tuple[Occurrence, ...]:
-    return value if isinstance(value, tuple) and all(isinstance(v, Occurrence) for v in value) else ()  # type: ignore[return-value]
+def _events(value: FactValue | None) -> Events:
+    if isinstance(value, Events):
+        return value
+    if isinstance(value, tuple) and value and all(isinstance(v, Occurrence) for v in value):
+        return Events.of(value)  # type: ignore[arg-type]
+    return NO_EVENTS
 
 
 ROLE_NAMES = {"lead": "牵头", "responsible": "责任"}
 
 
-def occurrence_share(occ: Occurrence, split: Mapping[str, Decimal] | None = None) -> Decimal:
-    """本单位对一次事件的分担比例：有角色且细则给了该角色的比例时用细则的，否则用事件自带的。"""
-    if occ.role and split is not None and occ.role in split:
-        return split[occ.role]
-    return occ.share
+def group_share(group: EventGroup, split: Mapping[str, Decimal] | None = None) -> Decimal:
+    """本单位对一组事件的分担比例：有角色且细则给了该角色的比例时用细则的，否则用事件自带的。"""
+    if group.role and split is not None and group.role in split:
+        return split[group.role]
+    return group.share
 
 
 def score_per_occurrence(
@@ -218,34 +119,36 @@ def score_per_occurrence(
 ) -> Nominal:
     """每次扣 points 分：−points × Σ分担比例（split 为细则的 {"lead": 牵头比例, "responsible": 责任比例}）。
 
-    原因写明次数、单价与合计；有分担时写出折算算式（如“按分担比例折算为0.7+1=1.7项”），
-    每个事件的分担比例与角色记入台账的依据。
+    原因写明次数、单价与合计；有分担时写出折算算式（如“按分担比例折算为牵头3项×0.7+责任5项×0.3=3.6项”），
+    台账依据记各组的角色、比例与个数（与 refs 的先后对应）。
     """
-    occ = _occurrences(value)
-    shares = [occurrence_share(o, split) for o in occ]
-    qty = sum(shares, ZERO)
+    events = _events(value)
+    measure = rule.measure
+    shares = [group_share(g, split) for g in events.groups]
+    qty = ZERO
+    merged: dict[tuple[str, Decimal], int] = {}
+    for g, s in zip(events.groups, shares, strict=True):
+        n = len(g.refs)
+        qty += s * n
+        merged[(g.role, s)] = merged.get((g.role, s), 0) + n
     points = ZERO - rule.points * qty
-    shared = any(s != 1 for s in shares)
-    qty_text = f"{len(occ)}{rule.measure}"
-    if shared:
-        # Group equal (role, share) pairs so a reason stays short however many events there are:
-        # "按分担比例折算为牵头3项×0.7+责任5项×0.3=3.6项".
-        groups: dict[tuple[str, Decimal], int] = {}
-        for o, s in zip(occ, shares, strict=True):
-            groups[(o.role, s)] = groups.get((o.role, s), 0) + 1
+    qty_text = f"{events.count}{measure}"
+    if any(s != 1 for s in shares):
+        # Equal (role, share) pairs are counted together so a reason stays short however many events
+        # there are: "按分担比例折算为牵头3项×0.7+责任5项×0.3=3.6项".
         terms = "+".join(
-            f"{ROLE_NAMES.get(role, role) if role else ''}{n}{rule.measure}×{fmt(share)}"
-            for (role, share), n in groups.items()
+            f"{ROLE_NAMES.get(role, role)}{n}{measure}×{fmt(share)}" for (role, share), n in merged.items()
         )
-        qty_text += f"，按分担比例折算为{terms}={fmt(qty)}{rule.measure}"
-    reason = f"{rule.label}{qty_text}，每{rule.measure}扣{fmt(rule.points)}分，共扣{fmt(-points)}分"
+        qty_text += f"，按分担比例折算为{terms}={fmt(qty)}{measure}"
+    reason = f"{rule.label}{qty_text}，每{measure}扣{fmt(rule.points)}分，共扣{fmt(-points)}分"
     used: dict[str, object] = {
-        "refs": [o.ref for o in occ],
-        "count": len(occ),
+        "refs": events.refs,
+        **({"notes": events.notes} if events.notes else {}),
+        "count": events.count,
         "weighted": str(qty),
-        "shares": [
-            {"ref": o.ref, "share": str(s), **({"role": o.role} if o.role else {})}
-            for o, s in zip(occ, shares, strict=True)
+        "groups": [
+            {"share": fmt(s), "count": len(g.refs), **({"role": g.role} if g.role else {})}
+            for g, s in zip(events.groups, shares, strict=True)
         ],
     }
     return points, reason, used
@@ -325,16 +228,20 @@ def _periods(numbers: Sequence[int]) -> str:
 
 def score_per_item(rule: Rule, value: FactValue | None, weight: Decimal) -> Nominal:
     """每满足一项得 points 分，最高不超过 cap（缺省为指标权重）。"""
-    occ = _occurrences(value)
+    events = _events(value)
+    n = events.count
     cap = rule.cap if rule.cap is not None else weight
-    raw = rule.points * len(occ)
+    raw = rule.points * n
     points = min(raw, cap)
     capped = f"，计{fmt(raw)}分，最高不超过{fmt(cap)}分" if raw > cap else ""
     reason = (
-        f"{rule.label}{len(occ)}{rule.measure}，每{rule.measure}得{fmt(rule.points)}分{capped}，"
-        f"得{fmt(points)}分"
+        f"{rule.label}{n}{rule.measure}，每{rule.measure}得{fmt(rule.points)}分{capped}，得{fmt(points)}分"
     )
-    return points, reason, {"refs": [o.ref for o in occ], "count": len(occ)}
+    return (
+        points,
+        reason,
+        {"refs": events.refs, **({"notes": events.notes} if events.notes else {}), "count": n},
+    )
 
 
 def score_discretionary(rule: Rule, value: FactValue | None, weight: Decimal) -> Nominal:
@@ -378,37 +285,37 @@ def score_bonus(rule: Rule, value: FactValue | None) -> list[Nominal]:
 
 def score_notice(rule: Rule, value: FactValue | None) -> Nominal:
     """受到通报批评每次扣 points 分，在基础分之外倒扣。"""
-    occ = _occurrences(value)
-    points = ZERO - rule.points * len(occ)
+    events = _events(value)
+    n = events.count
+    points = ZERO - rule.points * n
     return (
         points,
-        f"{rule.label}{len(occ)}次，每次扣{fmt(rule.points)}分，共扣{fmt(-points)}分",
-        {"refs": [o.ref for o in occ]},
+        f"{rule.label}{n}次，每次扣{fmt(rule.points)}分，共扣{fmt(-points)}分",
+        {"refs": events.refs, **({"notes": events.notes} if events.notes else {})},
     )
+
+
+def _nominal(rule: Rule, value: FactValue | None, weight: Decimal, split: Mapping[str, Decimal]) -> Nominal:
+    kind = rule.kind
+    if kind == Kind.PER_OCCURRENCE:
+        events = _events(value)
+        if not events.count:
+            return ZERO, "", NO_FACTS  # 没有事件不出台账行（分担比例为 0 的事件仍记一行 0 分，留下依据）
+        return score_per_occurrence(rule, events, split)
+    if kind == Kind.CONDITION:
+        return score_condition(rule, value)
+    if kind == Kind.PRESENCE:
+        return score_presence(rule, value)
+    if kind == Kind.QUANTITY:
+        return score_quantity(rule, value)
+    if kind == Kind.PER_ITEM:
+        return score_per_item(rule, value, weight)
+    if kind == Kind.DISCRETIONARY:
+        return score_discretionary(rule, value, weight)
+    raise ScoringError(f"未知的规则类型：{kind}")
 
 
 # ---- the unit computation --------------------------------------------------------------------------------
-
-
-def _line(
-    rs: RuleSet,
-    unit: UnitFacts,
-    rule: Rule | None,
-    indicator: str,
-    points: Decimal,
-    reason: str,
-    facts: Mapping[str, object],
-) -> LedgerLine:
-    return LedgerLine(
-        unit=unit.unit,
-        indicator=indicator,
-        rule=rule.code if rule else "",
-        period=unit.period,
-        points=points,
-        reason=reason,
-        facts=facts,
-        ruleset=rs.label,
-    )
 
 
 def grade(rs: RuleSet, score: Decimal) -> str:
@@ -417,7 +324,7 @@ def grade(rs: RuleSet, score: Decimal) -> str:
     低于所有下限时：最低一档下限不高于 0（兜底档，如“不合格 0”，倒扣后为负分仍属此档）取最低一档；
     否则（细则只列到“合格 60”）为“不合格”，不把 50 分算作合格。
     """
-    bands = sorted(rs.grade_bands, key=lambda b: b.min_score, reverse=True)
+    bands = rs.plan.bands
     for band in bands:
         if score >= band.min_score:
             return band.name
@@ -431,139 +338,66 @@ def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
 
     顺序：否决 → 各末级指标（不适用的剔除；扣分制先记基础分，再逐条规则计分并截到上限；此项不得分最后归零）
     → 不适用折算 → 加分池（门槛、上限）→ 通报批评倒扣。总分为全部台账分值之和。
-    酌情分超出范围时抛出 ScoringError。
+    酌情分超出范围时抛出 ScoringError。计分所需的细则结构（末级指标、各指标的规则、上级链）取自 rs.plan。
     """
+    plan = rs.plan
     facts = unit.facts
-    for rule in rs.rules:
-        if rule.kind == Kind.VETO and facts.get(rule.fact) is True:
-            line = _line(
-                rs,
-                unit,
-                rule,
-                rule.indicator,
-                ZERO,
-                f"一票否决：{rule.label}，评为不合格，不再计分",
-                {"value": True},
-            )
+    who, period, label = unit.unit, unit.period, plan.label
+    for rule in plan.vetoes:
+        if facts.get(rule.fact) is True:
+            reason = f"一票否决：{rule.label}，评为不合格，不再计分"
+            line = LedgerLine(who, rule.indicator, rule.code, period, ZERO, reason, {"value": True}, label)
             return UnitResult(
-                unit.unit,
-                unit.period,
-                round_score(ZERO),
-                FAIL_GRADE,
-                True,
-                ZERO,
-                ZERO,
-                ZERO,
-                {},
-                (line,),
-                ZERO,
+                who, period, round_score(ZERO), FAIL_GRADE, True, ZERO, ZERO, ZERO, {}, (line,), ZERO
             )
 
-    rules_by_indicator: dict[str, list[Rule]] = {}
-    for rule in rs.rules:
-        rules_by_indicator.setdefault(rule.indicator, []).append(rule)
-    not_applicable = {
-        r.indicator for r in rs.rules if r.kind == Kind.NOT_APPLICABLE and facts.get(r.fact) is True
-    }
-    split = {"lead": rs.lead_share, "responsible": rs.responsible_share}
+    not_applicable = {r.indicator for r in plan.not_applicable if facts.get(r.fact) is True}
     lines: list[LedgerLine] = []
     indicator_scores: dict[str, Decimal] = {}
     na_weight = ZERO
-
-    for ind in rs.leaves():
-        if ind.code in not_applicable or _ancestor_in(rs, ind.code, not_applicable):
+    for leaf in plan.leaves:
+        ind = leaf.indicator
+        if not_applicable and not not_applicable.isdisjoint(leaf.lineage):
             na_weight += ind.weight
-            lines.append(
-                _line(
-                    rs,
-                    unit,
-                    None,
-                    ind.code,
-                    ZERO,
-                    f"{ind.name}：本单位不适用，剔除该指标（权重{fmt(ind.weight)}分）",
-                    {},
-                )
-            )
+            lines.append(LedgerLine(who, ind.code, "", period, ZERO, leaf.na_reason, {}, label))
             continue
-        score = ind.weight if ind.mode == Mode.DEDUCT else ZERO
-        if ind.mode == Mode.DEDUCT and ind.weight:
-            lines.append(
-                _line(rs, unit, None, ind.code, ind.weight, f"{ind.name}：基础分{fmt(ind.weight)}分", {})
-            )
-        for rule in rules_by_indicator.get(ind.code, []):
-            if rule.kind in (Kind.VETO, Kind.NOT_APPLICABLE, Kind.WHOLE_ITEM, Kind.BONUS, Kind.NOTICE):
-                continue
-            points, reason, used = _nominal(rule, facts.get(rule.fact), ind.weight, split)
-            if not reason:
-                continue
-            points, reason = _apply_caps(rule, ind, score, points, reason)
-            score += points
-            lines.append(_line(rs, unit, rule, ind.code, points, reason, used))
-        for rule in rules_by_indicator.get(ind.code, []):
-            # 此项不得分：在其他规则之后把本指标归零（扣分制、得分制相同），只出现一次。
-            if rule.kind == Kind.WHOLE_ITEM and facts.get(rule.fact) is True:
-                change = (
-                    "" if score == 0 else (f"，扣{fmt(score)}分" if score > 0 else f"，冲回{fmt(-score)}分")
-                )
-                lines.append(
-                    _line(
-                        rs,
-                        unit,
-                        rule,
-                        ind.code,
-                        ZERO - score,
-                        f"{rule.label}，此项不得分（计0分{change}）",
-                        {"value": True},
-                    )
-                )
-                score = ZERO
-                break
-        indicator_scores[ind.code] = score
+        indicator_scores[ind.code] = _score_leaf(plan, leaf, facts, who, period, lines)
 
     base = sum(indicator_scores.values(), ZERO)
     if na_weight and rs.base_total > na_weight:
-        rescaled = base * rs.base_total / (rs.base_total - na_weight)
-        lines.append(
-            _line(
-                rs,
-                unit,
-                None,
-                "",
-                rescaled - base,
-                f"剔除不适用指标{fmt(na_weight)}分后，适用指标得分{fmt(round_score(base))}分按"
-                f"{fmt(rs.base_total)}÷{fmt(rs.base_total - na_weight)}折算为{fmt(round_score(rescaled))}分",
-                {"na_weight": str(na_weight), "applicable_weight": str(rs.base_total - na_weight)},
-            )
+        applicable = rs.base_total - na_weight
+        rescaled = base * rs.base_total / applicable
+        reason = (
+            f"剔除不适用指标{fmt(na_weight)}分后，适用指标得分{fmt(round_score(base))}分按"
+            f"{fmt(rs.base_total)}÷{fmt(applicable)}折算为{fmt(round_score(rescaled))}分"
         )
+        used = {"na_weight": str(na_weight), "applicable_weight": str(applicable)}
+        lines.append(LedgerLine(who, "", "", period, rescaled - base, reason, used, label))
         base = rescaled
 
     # 加分与通报批评在基础分之外，不论挂在哪一级指标下都计（不适用指标下的除外）。
     bonus_lines: list[tuple[Rule, Nominal]] = []
     notice_lines: list[tuple[Rule, Nominal]] = []
-    for rule in rs.rules:
-        if rule.kind not in (Kind.BONUS, Kind.NOTICE):
-            continue
-        if rule.indicator in not_applicable or _ancestor_in(rs, rule.indicator, not_applicable):
+    for rule, chain in plan.extras:
+        if not_applicable and not not_applicable.isdisjoint(chain):
             continue
         value = facts.get(rule.fact)
         if rule.kind == Kind.BONUS:
             bonus_lines.extend((rule, n) for n in score_bonus(rule, value))
-        else:
-            nominal = score_notice(rule, value)
-            if nominal[0]:
-                notice_lines.append((rule, nominal))
+        elif (nominal := score_notice(rule, value))[0]:
+            notice_lines.append((rule, nominal))
 
     bonus = _apply_bonus_pool(rs, unit, base, bonus_lines, lines)
     penalty = ZERO
     for rule, (points, reason, used) in notice_lines:
         penalty += points
-        lines.append(_line(rs, unit, rule, rule.indicator, points, reason, used))
+        lines.append(LedgerLine(who, rule.indicator, rule.code, period, points, reason, used, label))
     # 总分按台账逐行相加，保证“台账之和 = 总分”逐位成立。
-    raw_total = sum((line.points for line in lines), ZERO)
+    raw_total = sum([line.points for line in lines], ZERO)
     rounded = round_score(raw_total)
     return UnitResult(
-        unit.unit,
-        unit.period,
+        who,
+        period,
         rounded,
         grade(rs, rounded),
         False,
@@ -576,35 +410,34 @@ def score_unit(rs: RuleSet, unit: UnitFacts) -> UnitResult:
     )
 
 
-def _ancestor_in(rs: RuleSet, code: str, codes: set[str]) -> bool:
-    """code 的某一级上级指标在 codes 中。"""
-    parents = {i.code: i.parent for i in rs.indicators}
-    parent = parents.get(code)
-    seen: set[str] = set()
-    while parent and parent not in seen:
-        if parent in codes:
-            return True
-        seen.add(parent)
-        parent = parents.get(parent)
-    return False
-
-
-def _nominal(rule: Rule, value: FactValue | None, weight: Decimal, split: Mapping[str, Decimal]) -> Nominal:
-    if rule.kind == Kind.PER_OCCURRENCE:
-        points, reason, used = score_per_occurrence(rule, value, split)
-        # 没有事件不出台账行；有事件但分担比例为 0 时仍记一行（0 分），留下分担依据。
-        return (points, reason if used["count"] else "", used)
-    if rule.kind == Kind.CONDITION:
-        return score_condition(rule, value)
-    if rule.kind == Kind.PRESENCE:
-        return score_presence(rule, value)
-    if rule.kind == Kind.QUANTITY:
-        return score_quantity(rule, value)
-    if rule.kind == Kind.PER_ITEM:
-        return score_per_item(rule, value, weight)
-    if rule.kind == Kind.DISCRETIONARY:
-        return score_discretionary(rule, value, weight)
-    raise ScoringError(f"未知的规则类型：{rule.kind}")
+def _score_leaf(
+    plan: Plan, leaf: LeafPlan, facts: Mapping[str, FactValue], who: str, period: str, lines: list[LedgerLine]
+) -> Decimal:
+    """一个适用的末级指标：扣分制先记基础分，再按顺序逐条计分（截到上限），“此项不得分”最后归零。
+    台账行追加到 lines，返回指标得分。"""
+    ind = leaf.indicator
+    label = plan.label
+    deduct = ind.mode == Mode.DEDUCT
+    score = ind.weight if deduct else ZERO
+    if deduct and ind.weight:
+        lines.append(LedgerLine(who, ind.code, "", period, ind.weight, leaf.base_reason, {}, label))
+    for rule in leaf.rules:
+        points, reason, used = _nominal(rule, facts.get(rule.fact), ind.weight, plan.split)
+        if not reason:
+            continue
+        points, reason = _apply_caps(rule, ind, score, points, reason)
+        score += points
+        lines.append(LedgerLine(who, ind.code, rule.code, period, points, reason, used, label))
+    for rule in leaf.whole_items:
+        # 此项不得分：在其他规则之后把本指标归零（扣分制、得分制相同），只出现一次。
+        if facts.get(rule.fact) is True:
+            change = "" if score == 0 else (f"，扣{fmt(score)}分" if score > 0 else f"，冲回{fmt(-score)}分")
+            reason = f"{rule.label}，此项不得分（计0分{change}）"
+            lines.append(
+                LedgerLine(who, ind.code, rule.code, period, ZERO - score, reason, {"value": True}, label)
+            )
+            return ZERO
+    return score
 
 
 def _apply_caps(
@@ -622,7 +455,7 @@ def _apply_caps(
             allowed = cap
             reason += f"；本条扣分上限{fmt(cap)}分，实扣{fmt(allowed)}分"
         else:
-            allowed = wanted
+            return points, reason
         return ZERO - allowed, reason
     if points > 0 and score + points > ind.weight:
         allowed = max(ind.weight - score, ZERO)
@@ -653,21 +486,13 @@ def _apply_bonus_pool(
             )
             points = allowed
         total += points
-        lines.append(_line(rs, unit, rule, rule.indicator, points, reason, used))
+        lines.append(
+            LedgerLine(unit.unit, rule.indicator, rule.code, unit.period, points, reason, used, rs.label)
+        )
     return total
 
 
 # ---- periods ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RolledUp:
-    unit: str
-    total: Decimal
-    grade: str
-    vetoed: bool
-    lines: tuple[LedgerLine, ...]
-    raw_total: Decimal = ZERO  # 未取整 = 各行之和
 
 
 def roll_up(rs: RuleSet, unit: str, results: Sequence[UnitResult], *, period: str = "年度") -> RolledUp:

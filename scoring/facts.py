@@ -7,19 +7,20 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db.models import Q
 
 from scoring import engine
 from scoring.engine import Kind
+from scoring.fact_values import manual_evidence_label, manual_value
 from scoring.models import ManualFact
+from scoring.periods import FactError, PeriodWindow, period_window
+from scoring.scheme import ONE
 from workplan.application_register import corrected_in_window, overdue_in_window
 from workplan.calendar_db import load_calendar
 from workplan.models import (
@@ -40,7 +41,7 @@ from workplan.models import (
     Task,
     TaskAssignment,
 )
-from workplan.periods import quarter_end, quarter_start, report_deadline, report_expected
+from workplan.periods import report_deadline, report_expected
 from workplan.reminders import STATE_LABELS, STATE_NOT_SUBMITTED, STATE_RETURNED
 from workplan.workdays import WorkdayCalendar
 
@@ -97,64 +98,6 @@ MANUAL_ALLOWED_COMPUTED += APPLICATION_FACTS
 
 CLOSED = (ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE)
 
-# ---- periods -------------------------------------------------------------------------------------------
-
-QUARTER_PERIODS = {"Q1": 1, "Q2": 2, "Q3": 3, "Q4": 4}
-YEAR_PERIODS = ("年终", "年度")
-PERIOD_CHOICES: list[tuple[str, str]] = [
-    ("Q1", "第一季度"),
-    ("Q2", "第二季度"),
-    ("Q3", "第三季度"),
-    ("Q4", "第四季度"),
-    ("年终", "年终考核"),
-    ("年度", "年度"),
-]
-PERIOD_LABELS = dict(PERIOD_CHOICES)
-
-
-class FactError(ValueError):
-    """事实无法按评分细则转换（如录入的取值与规则类型不符）。"""
-
-
-@dataclass(frozen=True)
-class PeriodWindow:
-    """考核期间对应的时间窗口。
-
-    - "Q1".."Q4"：year 年的该季度（季度首日至末日），只看该季度的报送；
-    - "年终"、"年度"：year 年全年（1月1日至12月31日），四个季度的报送都算。
-    """
-
-    year: int
-    period: str
-    quarters: tuple[int, ...]
-    start: datetime.date
-    end: datetime.date
-
-    @property
-    def is_year(self) -> bool:
-        return len(self.quarters) == 4
-
-    @property
-    def label(self) -> str:
-        return f"{self.year}年{PERIOD_LABELS.get(self.period, self.period)}"
-
-
-def period_window(year: int, period: str) -> PeriodWindow:
-    """把考核期间名称映射到时间窗口；未知的期间抛出 FactError。"""
-    if period in QUARTER_PERIODS:
-        q = QUARTER_PERIODS[period]
-        return PeriodWindow(year, period, (q,), quarter_start(year, q), quarter_end(year, q))
-    if period in YEAR_PERIODS:
-        return PeriodWindow(
-            year, period, (1, 2, 3, 4), datetime.date(year, 1, 1), datetime.date(year, 12, 31)
-        )
-    raise FactError(f"未知的考核期间“{period}”，应为 Q1–Q4、年终或年度")
-
-
-def period_started(year: int, period: str, *, today: datetime.date) -> bool:
-    return period_window(year, period).start <= today
-
-
 # ---- rule set → expected shapes ------------------------------------------------------------------------
 
 
@@ -186,12 +129,42 @@ class _Collector:
     def share(self, role: str) -> Decimal:
         return self.ruleset.lead_share if role == AssignmentRole.LEAD else self.ruleset.responsible_share
 
-    def occurrence(self, ref: str, role: str, note: str = "") -> engine.Occurrence | None:
+    def add(self, events: _EventList, ref: str, role: str, note: str) -> None:
         """一个事件按分工角色取细则的分担比例；比例为 0 的不计（该股室不承担）。"""
         share = self.share(role)
-        if share == 0:
-            return None
-        return engine.Occurrence(ref=ref, share=share, note=note, role=role)
+        if share:
+            events.add(ref, note, role, share)
+
+
+class _EventList:
+    """收集中的一项事实、一个股室的事件：直接按（角色，分担比例）分组记编号与说明，交给引擎时不必再逐个分组。"""
+
+    __slots__ = ("groups",)
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, Decimal], tuple[list[str], list[str]]] = {}
+
+    def add(self, ref: str, note: str, role: str = "", share: Decimal = ONE) -> None:
+        group = self.groups.get((role, share))
+        if group is None:
+            self.groups[(role, share)] = ([ref], [note])
+        else:
+            group[0].append(ref)
+            group[1].append(note)
+
+    def __len__(self) -> int:
+        return sum(len(refs) for refs, _ in self.groups.values())
+
+    def events(self) -> engine.Events:
+        return engine.Events(
+            tuple(
+                engine.EventGroup(tuple(refs), share, role, tuple(notes))
+                for (role, share), (refs, notes) in self.groups.items()
+            )
+        )
+
+
+Collected = dict[str, dict[int, _EventList]]  # 事实名 → 股室编号 → 事件
 
 
 class _TaskRow(NamedTuple):
@@ -329,9 +302,7 @@ class _YearData:
         return rows
 
 
-def _task_facts(
-    c: _Collector, data: _YearData, wanted: set[str], out: dict[str, dict[int, list[engine.Occurrence]]]
-) -> None:
+def _task_facts(c: _Collector, data: _YearData, wanted: set[str], out: Collected) -> None:
     """逾期未完成任务（tasks_overdue）与已完成任务（tasks_done）。
 
     逾期：计划年度为本年的非标题任务，有截止日期，有效截止日（遇节假日顺延到下一个工作日）早于
@@ -367,13 +338,10 @@ def _task_facts(
                 continue
             for fact in hits:
                 note = f"截止日期{t.due_date:%Y-%m-%d}" if fact == TASKS_OVERDUE and t.due_date else ""
-                if occ := c.occurrence(f"task:{t.pk}", role, note):
-                    out[fact][section_id].append(occ)
+                c.add(out[fact][section_id], f"task:{t.pk}", role, note)
 
 
-def _missing_facts(
-    c: _Collector, data: _YearData, out: dict[str, dict[int, list[engine.Occurrence]]]
-) -> None:
+def _missing_facts(c: _Collector, data: _YearData, out: Collected) -> None:
     """季度进展缺报（reports_missing）：与 workplan.reminders.missing_reports 的缺报清单相同
     （未报送、被退回未重报），
     只计报送截止日（季度结束后次月第 N 日，遇节假日顺延）已过的季度。按分工角色取分担比例。"""
@@ -387,27 +355,23 @@ def _missing_facts(
             if section_id not in scored:
                 continue
             note = f"{c.window.year}年第{quarter}季度{STATE_LABELS.get(state, state)}"
-            if occ := c.occurrence(f"task:{task_id}", role, note):
-                out[REPORTS_MISSING][section_id].append(occ)
+            c.add(out[REPORTS_MISSING][section_id], f"task:{task_id}", role, note)
 
 
-def _returned_facts(
-    c: _Collector, data: _YearData, out: dict[str, dict[int, list[engine.Occurrence]]]
-) -> None:
+def _returned_facts(c: _Collector, data: _YearData, out: Collected) -> None:
     """报送被退回（reports_returned）：本期间各季度的进展报送中被办公室退回过（退回次数 ≥ 1）的，每份计一次，
     记给报送的股室（按其分工角色取分担比例）。"""
     scored = set(c.section_ids)
     for r in data.reports:
         if r.return_count > 0 and r.quarter in c.window.quarters and r.section_id in scored:
             note = f"第{r.quarter}季度报送被退回{r.return_count}次"
-            if occ := c.occurrence(f"report:{r.pk}", r.role, note):
-                out[REPORTS_RETURNED][r.section_id].append(occ)
+            c.add(out[REPORTS_RETURNED][r.section_id], f"report:{r.pk}", r.role, note)
 
 
 def _notice_facts(
     c: _Collector,
     wanted: set[str],
-    out: dict[str, dict[int, list[engine.Occurrence]]],
+    out: Collected,
     rectified: dict[int, list[engine.BonusItem]],
 ) -> None:
     """通报批评与整改销号（两次查询）：
@@ -430,7 +394,7 @@ def _notice_facts(
         for section_id, notice_id, level, doc_number in rows:
             fact = NOTICES_BUREAU if level == IssuerLevel.BUREAU else NOTICES_COUNTY
             if fact in wanted:
-                out[fact][section_id].append(engine.Occurrence(ref=f"notice:{notice_id}", note=doc_number))
+                out[fact][section_id].add(f"notice:{notice_id}", doc_number)
     if RECTIFIED_NOTICES in wanted:
         items = RectificationItem.objects.filter(
             notice__status=NoticeStatus.ISSUED,
@@ -444,14 +408,14 @@ def _notice_facts(
             ref = f"notice:{item['notice_id']}"
             reason = f"{item['notice__doc_number'] or '通报'}所列问题整改到位，已核验销号"
             evidence = item["response_file_name"] or item["response_link"] or f"整改事项{item['pk']}核验记录"
-            out[RECTIFIED_NOTICES][item["section_id"]].append(engine.Occurrence(ref=ref, note=reason))
+            out[RECTIFIED_NOTICES][item["section_id"]].add(ref, reason)
             rectified[item["section_id"]].append(engine.BonusItem(ref=ref, reason=reason, evidence=evidence))
 
 
 def _publication_facts(
     c: _Collector,
     wanted: set[str],
-    out: dict[str, dict[int, list[engine.Occurrence]]],
+    out: Collected,
     monthly: dict[int, list[Decimal]],
 ) -> None:
     """发布信息登记台账（一次查询）：
@@ -489,8 +453,7 @@ def _publication_facts(
         published = state == PublicationState.PUBLISHED and published_on is not None
         if published and window.start <= published_on <= window.end:
             if ITEMS_PUBLISHED in wanted:
-                note = f"{published_on:%Y-%m-%d}发布"
-                out[ITEMS_PUBLISHED][section_id].append(engine.Occurrence(ref=ref, note=note))
+                out[ITEMS_PUBLISHED][section_id].add(ref, f"{published_on:%Y-%m-%d}发布")
             if published_on.month in months:
                 monthly[section_id][months.index(published_on.month)] += 1
         late_on = due_on + ONE_DAY
@@ -498,12 +461,10 @@ def _publication_facts(
             if not published or published_on > due_on:
                 done = f"{published_on:%Y-%m-%d}发布" if published else "尚未发布"
                 note = f"{formed_on:%Y-%m-%d}形成，应于{due_on:%Y-%m-%d}前公开，{done}"
-                out[PUBLICATIONS_LATE][section_id].append(engine.Occurrence(ref=ref, note=note))
+                out[PUBLICATIONS_LATE][section_id].add(ref, note)
 
 
-def _application_facts(
-    c: _Collector, wanted: set[str], out: dict[str, dict[int, list[engine.Occurrence]]]
-) -> None:
+def _application_facts(c: _Collector, wanted: set[str], out: Collected) -> None:
     """依申请公开登记（见 workplan.application_register.overdue_in_window / corrected_in_window）：
 
     - applications_overdue：逾期开始之日（答复期限次日）在本期间内且不晚于今天的申请，
@@ -518,16 +479,12 @@ def _application_facts(
             if row.section_id in scored:
                 done = f"{row.replied_on:%Y-%m-%d}答复" if row.replied_on else "尚未答复"
                 note = f"{row.code}应于{row.due_on:%Y-%m-%d}前答复，{done}"
-                out[APPLICATIONS_OVERDUE][row.section_id].append(
-                    engine.Occurrence(ref=f"app:{row.application_id}", note=note)
-                )
+                out[APPLICATIONS_OVERDUE][row.section_id].add(f"app:{row.application_id}", note)
     if APPLICATIONS_CORRECTED in wanted:
         for row in corrected_in_window(start=window.start, end=window.end):
             if row.section_id in scored:
                 note = f"{row.code}{AppealKind(row.kind).label}结果纠正（{row.decided_on:%Y-%m-%d}）"
-                out[APPLICATIONS_CORRECTED][row.section_id].append(
-                    engine.Occurrence(ref=f"app:{row.application_id}", note=note)
-                )
+                out[APPLICATIONS_CORRECTED][row.section_id].add(f"app:{row.application_id}", note)
 
 
 def collect_facts(
@@ -565,7 +522,7 @@ def collect_facts(
     c = _Collector(
         ruleset, window, section_ids, today, load_calendar() if needs_calendar else WorkdayCalendar()
     )
-    occurrences: dict[str, dict[int, list[engine.Occurrence]]] = {name: defaultdict(list) for name in wanted}
+    occurrences: Collected = {name: defaultdict(_EventList) for name in wanted}
     if wanted - {*NOTICE_FACTS, RECTIFIED_NOTICES, *PUBLICATION_FACTS, *APPLICATION_FACTS}:
         data = _YearData.load(window)
         if wanted & {TASKS_OVERDUE, TASKS_DONE}:
@@ -583,20 +540,29 @@ def collect_facts(
     if wanted & set(PUBLICATION_FACTS):
         _publication_facts(c, wanted, occurrences, monthly)
 
-    manual: dict[int, list[ManualFact]] = defaultdict(list)
+    manual: dict[int, list[_ManualRow]] = defaultdict(list)
     manual_names = [name for name in readers if name not in COMPUTED_FACTS or name in MANUAL_ALLOWED_COMPUTED]
     if manual_names and section_ids:
-        for mf in ManualFact.objects.filter(
-            year=year, period=period, section_id__in=section_ids, fact__in=manual_names
-        ).order_by("section_id", "fact"):
+        rows = (
+            ManualFact.objects.filter(
+                year=year, period=period, section_id__in=section_ids, fact__in=manual_names
+            )
+            .order_by("section_id", "fact")
+            .values_list("pk", "section_id", "fact", "value", "reason", "evidence_note", "evidence")
+        )
+        for row in rows:
+            mf = _ManualRow(*row)
             manual[mf.section_id].append(mf)
 
     units: list[engine.UnitFacts] = []
     for section in sections:
         facts: dict[str, engine.FactValue] = {}
         for name in sorted(wanted):
-            occ = tuple(occurrences[name].get(section.pk, ()))
-            facts[name] = Decimal(len(occ)) if _wants_count(readers[name]) else occ
+            collected = occurrences[name].get(section.pk)
+            if _wants_count(readers[name]):
+                facts[name] = Decimal(len(collected) if collected else 0)
+            else:
+                facts[name] = collected.events() if collected else engine.NO_EVENTS
             if name == RECTIFIED_NOTICES and all(r.kind == Kind.BONUS for r in readers[name]):
                 facts[name] = tuple(rectified.get(section.pk, ()))
             if name == MONTHLY_ITEMS:
@@ -611,7 +577,7 @@ def collect_facts(
                     readers[mf.fact][0],
                     mf.value,
                     reason=mf.reason,
-                    evidence=manual_evidence_label(mf),
+                    evidence=manual_evidence_label(mf.evidence_note, mf.evidence),
                     ref=f"manual:{mf.pk}",
                 )
             except FactError as exc:
@@ -620,132 +586,16 @@ def collect_facts(
     return units
 
 
-# ---- manual facts --------------------------------------------------------------------------------------
+# ---- manual facts (rows; their values are converted by scoring.fact_values) -------------------------
 
 
-def manual_evidence_label(mf: ManualFact) -> str:
-    """证明材料的文字：证明材料说明，没有说明时为上传文件的文件名。"""
-    if mf.evidence_note.strip():
-        return mf.evidence_note.strip()
-    if mf.evidence:
-        return (mf.evidence.name or "").rsplit("/", 1)[-1]
-    return ""
+class _ManualRow(NamedTuple):
+    """录入事实中计分要用的列（不建模型实例：每期每股室十几条，建实例比读数还慢）。"""
 
-
-def _decimal(value: Any, what: str) -> Decimal:
-    if isinstance(value, bool) or value is None:
-        raise FactError(f"{what}应为数字")
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise FactError(f"{what}“{value}”不是数字") from exc
-    if not number.is_finite():
-        raise FactError(f"{what}“{value}”不是数字")
-    return number
-
-
-def manual_value(
-    rule: engine.Rule, value: Any, *, reason: str = "", evidence: str = "", ref: str = "manual"
-) -> engine.FactValue:
-    """把录入事实的 JSON 取值按读取它的规则类型转换为引擎的事实。取值的写法：
-
-    - 条件、此项不得分、有无、一票否决、不适用：true / false；
-    - 数量目标：一个数，或分期数量列表（如每月条数 [40, 38, …]）；
-    - 酌情评分：分值（数字或 {"points": 数字}），理由取录入的“理由/说明”；
-    - 加分：事项列表，每项为理由文字或 {"reason": …, "evidence": …}；也可写事项数 N（理由取“理由/说明”）。
-      事项没写证明材料时，取录入的证明材料（说明或文件名）；
-    - 按次扣分、按项得分、通报批评：次数 N，或事件列表（每项为编号文字，如 "task:12"、文号）。
-    取值不符时抛出 FactError。
-    """
-    kind = rule.kind
-    if kind in (Kind.CONDITION, Kind.WHOLE_ITEM, Kind.PRESENCE, Kind.VETO, Kind.NOT_APPLICABLE):
-        if not isinstance(value, bool):
-            raise FactError("应为“是/否”（true/false）")
-        return value
-    if kind == Kind.QUANTITY:
-        if isinstance(value, list):
-            return tuple(_decimal(v, "分期数量") for v in value)
-        return _decimal(value, "数量")
-    if kind == Kind.DISCRETIONARY:
-        raw = value.get("points") if isinstance(value, dict) else value
-        return engine.Assessment(points=_decimal(raw, "酌情分"), reason=reason.strip())
-    if kind == Kind.BONUS:
-        items: list[engine.BonusItem] = []
-        if isinstance(value, list):
-            for i, item in enumerate(value, 1):
-                if isinstance(item, str) and item.strip():
-                    items.append(engine.BonusItem(f"{ref}:{i}", item.strip(), evidence))
-                elif isinstance(item, dict) and str(item.get("reason", "")).strip():
-                    own = str(item.get("evidence") or "").strip()
-                    items.append(engine.BonusItem(f"{ref}:{i}", str(item["reason"]).strip(), own or evidence))
-                else:
-                    raise FactError(f"第{i}项加分事项缺少理由")
-            return tuple(items)
-        count = _count(value, "加分事项数")
-        label = reason.strip() or rule.label
-        return tuple(engine.BonusItem(f"{ref}:{i}", label, evidence) for i in range(1, count + 1))
-    if kind in (Kind.PER_OCCURRENCE, Kind.PER_ITEM, Kind.NOTICE):
-        note = reason.strip()
-        if isinstance(value, list):
-            refs = [str(v).strip() for v in value]
-            if not all(refs):
-                raise FactError("事件列表中有空项")
-            return tuple(engine.Occurrence(ref=r, note=note) for r in refs)
-        count = _count(value, "次数")
-        return tuple(engine.Occurrence(ref=f"{ref}:{i}", note=note) for i in range(1, count + 1))
-    raise FactError(f"规则类型“{kind}”不读取录入事实")
-
-
-def _count(value: Any, what: str) -> int:
-    number = _decimal(value, what)
-    if number < 0 or number != number.to_integral_value():
-        raise FactError(f"{what}应为不小于 0 的整数")
-    return int(number)
-
-
-# ---- canonical form ------------------------------------------------------------------------------------
-
-
-def _canonical_value(value: engine.FactValue) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, Decimal):
-        return {"n": str(value.normalize()) if value else "0"}
-    if isinstance(value, engine.Assessment):
-        return {"points": str(value.points.normalize()) if value.points else "0", "reason": value.reason}
-    if isinstance(value, tuple):
-        out: list[Any] = []
-        for v in value:
-            if isinstance(v, engine.Occurrence):
-                out.append(
-                    {
-                        "ref": v.ref,
-                        "share": str(v.share.normalize()) if v.share else "0",
-                        "role": v.role,
-                        "note": v.note,
-                    }
-                )
-            elif isinstance(v, engine.BonusItem):
-                out.append({"ref": v.ref, "reason": v.reason, "evidence": v.evidence})
-            elif isinstance(v, Decimal):
-                out.append(str(v.normalize()) if v else "0")
-        return out
-    return repr(value)
-
-
-def facts_json(units: Sequence[engine.UnitFacts]) -> str:
-    """事实的规范 JSON（单位、事实名排序，数值写成规范化的字符串），用于输入指纹。"""
-    doc = [
-        {
-            "unit": u.unit,
-            "period": u.period,
-            "facts": {k: _canonical_value(v) for k, v in sorted(u.facts.items())},
-        }
-        for u in sorted(units, key=lambda u: (u.unit, u.period))
-    ]
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def facts_digest(units: Sequence[engine.UnitFacts]) -> str:
-    """输入指纹：规范 JSON 的 sha256。事实相同则指纹相同。"""
-    return hashlib.sha256(facts_json(units).encode("utf-8")).hexdigest()
+    pk: int
+    section_id: int
+    fact: str
+    value: Any
+    reason: str
+    evidence_note: str
+    evidence: str  # 上传文件的存储路径，没有时为空

@@ -10,8 +10,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from scoring.facts import PERIOD_CHOICES, period_started
 from scoring.models import RuleSet, RuleSetStatus
+from scoring.periods import PERIOD_CHOICES, period_started
 from workplan.models import Section
 
 YEAR_FIELD = {"label": "年度", "min_value": 2000, "max_value": 2100}

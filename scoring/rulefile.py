@@ -1,6 +1,7 @@
-"""评分细则文件（考核评分细则的 YAML 写法）⇄ 引擎的 RuleSet。
+"""评分细则文件（考核评分细则的 YAML 写法）→ 引擎的 RuleSet：读取与逐项校验。
 
 纯函数：只用 PyYAML 与标准库，不碰 Django。每个错误都写明行号与键名（中文）；数字一律按原文转成 Decimal。
+文件的写法（可写的键、规则类型）见 rulefile_schema.py；RuleSet 写回文件见 rulefile_dump.py。
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,70 +18,33 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from scoring import engine
 from scoring.engine import Kind, Mode
-
-ZERO = Decimal(0)
-ONE = Decimal(1)
-MAX_PLACES = 4  # 与数据库字段（decimal_places=4, max_digits=10）一致
-MAX_NUMBER = Decimal(10) ** 6
-MAX_TEXT = 1_000_000
-
-KIND_LABELS: dict[Kind, str] = {
-    Kind.PER_OCCURRENCE: "按次扣分",
-    Kind.CONDITION: "一次性条件扣分",
-    Kind.WHOLE_ITEM: "此项不得分",
-    Kind.PRESENCE: "有无（有得、无扣）",
-    Kind.QUANTITY: "数量目标",
-    Kind.PER_ITEM: "按项得分（封顶）",
-    Kind.DISCRETIONARY: "酌情评分",
-    Kind.BONUS: "加分",
-    Kind.NOTICE: "通报批评倒扣",
-    Kind.VETO: "一票否决",
-    Kind.NOT_APPLICABLE: "不适用（剔除折算）",
-}
-MODE_LABELS: dict[Mode, str] = {Mode.DEDUCT: "扣分制", Mode.EARN: "得分制"}
-
-TOP_KEYS = (
-    "code", "name", "year", "unit_type", "version", "base_total", "bonus", "grades", "periods", "task_split",
-    "indicators",
+from scoring.rulefile_schema import (
+    ANY_LEVEL_KINDS,
+    BONUS_KEYS,
+    CODE_RE,
+    COMMON_RULE_KEYS,
+    FACT_RE,
+    GRADE_KEYS,
+    INDICATOR_KEYS,
+    KIND_KEYS,
+    KIND_LABELS,
+    MAX_NUMBER,
+    MAX_PLACES,
+    MAX_TEXT,
+    MODE_LABELS,
+    ONE,
+    POSITIVE_POINTS,
+    RULE_KEYS,
+    RULESET_CODE_RE,
+    SPLIT_KEYS,
+    TAG_BOOL,
+    TAG_FLOAT,
+    TAG_INT,
+    TAG_NULL,
+    TAG_STR,
+    TOP_KEYS,
+    ZERO,
 )
-BONUS_KEYS = ("cap", "gate")
-GRADE_KEYS = ("name", "min")
-SPLIT_KEYS = ("lead", "responsible")
-INDICATOR_KEYS = ("code", "name", "weight", "mode", "children", "rules")
-RULE_KEYS = (
-    "code", "kind", "label", "fact", "points", "cap", "absent_points", "target", "blank_points",
-    "evidence_required", "measure",
-)
-COMMON_RULE_KEYS = ("code", "kind", "label", "fact")
-
-# 每种规则用到的键（除 code/kind/label/fact 外）；写了别的键多半是抄错了类型，按错误处理。
-KIND_KEYS: dict[Kind, tuple[str, ...]] = {
-    Kind.PER_OCCURRENCE: ("points", "cap", "measure"),
-    Kind.CONDITION: ("points", "cap"),
-    Kind.WHOLE_ITEM: (),
-    Kind.PRESENCE: ("points", "absent_points"),
-    Kind.QUANTITY: ("target", "points", "absent_points", "blank_points", "measure"),
-    Kind.PER_ITEM: ("points", "cap", "measure"),
-    Kind.DISCRETIONARY: ("cap",),
-    Kind.BONUS: ("points", "cap", "evidence_required"),
-    Kind.NOTICE: ("points",),
-    Kind.VETO: (),
-    Kind.NOT_APPLICABLE: (),
-}
-# 必须写明且大于 0 的分值。
-POSITIVE_POINTS = {Kind.PER_OCCURRENCE, Kind.CONDITION, Kind.PER_ITEM, Kind.BONUS, Kind.NOTICE}
-# 可以挂在非末级指标上的规则（否决对整个单位生效；不适用剔除整棵子树）。
-ANY_LEVEL_KINDS = {Kind.VETO, Kind.NOT_APPLICABLE}
-
-CODE_RE = re.compile(r"^[^\s]+$")
-RULESET_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-FACT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-TAG_INT = "tag:yaml.org,2002:int"
-TAG_FLOAT = "tag:yaml.org,2002:float"
-TAG_STR = "tag:yaml.org,2002:str"
-TAG_BOOL = "tag:yaml.org,2002:bool"
-TAG_NULL = "tag:yaml.org,2002:null"
 
 
 @dataclass(frozen=True)
@@ -570,124 +534,3 @@ class _Reader:
             hint = f"请写英文代码“{by_label[raw].value}”。"
         self.error(node, "kind", f"未知的规则类型{_shown(node)}。{hint}可用的类型：{valid}")
         return None
-
-
-# ---- writing ---------------------------------------------------------------------------------------------
-
-
-class _Dumper(yaml.SafeDumper):
-    """列表项相对上级键缩进两格，与手写文件的习惯一致。"""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True  # 读取时不接受锚点与别名，写出时也不用
-
-
-def _represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
-    text = engine.fmt(value)
-    if text in ("-0", "-0.0"):
-        text = "0"
-    tag = TAG_FLOAT if "." in text else TAG_INT
-    return dumper.represent_scalar(tag, text)
-
-
-_Dumper.add_representer(Decimal, _represent_decimal)
-
-
-def _rule_doc(rule: engine.Rule) -> dict[str, Any]:
-    doc: dict[str, Any] = {"code": rule.code, "kind": rule.kind.value, "label": rule.label, "fact": rule.fact}
-    keys = KIND_KEYS[rule.kind]
-    # 有无规则：两个分值总是写出（即使为 0），与读取时的要求一致。
-    always = {"points", "absent_points"} if rule.kind == Kind.PRESENCE else set()
-    if rule.kind in POSITIVE_POINTS:
-        always.add("points")
-    values: dict[str, Any] = {
-        "target": rule.target,
-        "points": rule.points,
-        "absent_points": rule.absent_points,
-        "blank_points": rule.blank_points,
-        "cap": rule.cap,
-        "evidence_required": rule.evidence_required,
-        "measure": rule.measure,
-    }
-    defaults: dict[str, Any] = {
-        "target": None, "points": ZERO, "absent_points": ZERO, "blank_points": ZERO, "cap": None,
-        "evidence_required": False, "measure": "项",
-    }
-    for key in ("target", "points", "absent_points", "blank_points", "cap", "evidence_required", "measure"):
-        if key in keys and (key in always or values[key] != defaults[key]):
-            doc[key] = values[key]
-    if rule.kind == Kind.QUANTITY and not any(k in doc for k in ("points", "absent_points", "blank_points")):
-        doc["points"] = rule.points
-    return doc
-
-
-def dump_ruleset_yaml(rs: engine.RuleSet, *, year: int | None = None, unit_type: str = "") -> str:
-    """把 RuleSet 写成细则文件文本（指标嵌套成树、规则挂在所属指标下）。load(dump(x)) == x。"""
-    doc: dict[str, Any] = {"code": rs.code, "name": rs.name}
-    if year is not None:
-        doc["year"] = year
-    if unit_type:
-        doc["unit_type"] = unit_type
-    doc["version"] = rs.version
-    doc["base_total"] = rs.base_total
-    if rs.bonus_cap or rs.bonus_gate is not None:
-        doc["bonus"] = {"cap": rs.bonus_cap}
-        if rs.bonus_gate is not None:
-            doc["bonus"]["gate"] = rs.bonus_gate
-    if rs.grade_bands:
-        doc["grades"] = [{"name": b.name, "min": b.min_score} for b in rs.grade_bands]
-    if rs.period_weights:
-        doc["periods"] = dict(rs.period_weights)
-    if (rs.lead_share, rs.responsible_share) != (ONE, ZERO):
-        doc["task_split"] = {"lead": rs.lead_share, "responsible": rs.responsible_share}
-
-    rules_by_indicator: dict[str, list[engine.Rule]] = {}
-    for rule in rs.rules:
-        rules_by_indicator.setdefault(rule.indicator, []).append(rule)
-    children: dict[str | None, list[engine.Indicator]] = {}
-    for ind in rs.indicators:
-        children.setdefault(ind.parent, []).append(ind)
-
-    def tree(ind: engine.Indicator) -> dict[str, Any]:
-        node: dict[str, Any] = {"code": ind.code, "name": ind.name, "weight": ind.weight}
-        if ind.mode != Mode.DEDUCT:
-            node["mode"] = ind.mode.value
-        if ind.code in rules_by_indicator:
-            node["rules"] = [_rule_doc(r) for r in rules_by_indicator[ind.code]]
-        if ind.code in children:
-            node["children"] = [tree(c) for c in children[ind.code]]
-        return node
-
-    doc["indicators"] = [tree(i) for i in children.get(None, [])]
-    return yaml.dump(doc, Dumper=_Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False,
-                     width=1000)
-
-
-def with_version(text: str, version: int) -> str:
-    """把细则文件文本中的「version」改为新版本号，其余原文（含注释）不动；没写 version 时在 code 行后插入一行。
-
-    用于“复制为新版本”：新草稿保留办公室原来的写法与注释。
-    """
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if not isinstance(root, MappingNode):
-        raise ValueError("细则文件顶层不是键值对")
-    for key_node, value_node in root.value:
-        if isinstance(key_node, ScalarNode) and key_node.value == "version":
-            start, end = value_node.start_mark.index, value_node.end_mark.index
-            return text[:start] + str(version) + text[end:]
-    for key_node, value_node in root.value:
-        if isinstance(key_node, ScalarNode) and key_node.value == "code" and root.flow_style is not True:
-            lines = text.splitlines(keepends=True)
-            at = value_node.end_mark.line + 1
-            if not lines[at - 1].endswith("\n"):
-                lines[at - 1] += "\n"
-            lines.insert(at, f"{' ' * key_node.start_mark.column}version: {version}\n")
-            return "".join(lines)
-    raise ValueError("细则文件中没有「code」")
-
-
-def same_except_version(a: engine.RuleSet, b: engine.RuleSet) -> bool:
-    return replace(a, version=0) == replace(b, version=0)

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from scoring import engine
 from scoring.models import Indicator, Rule, RuleSet, RuleSetStatus
-from scoring.rulefile import RuleFile, RuleFileError, dump_ruleset_yaml, load_rulefile, with_version
+from scoring.rulefile import RuleFile, RuleFileError, load_rulefile
+from scoring.rulefile_dump import dump_ruleset_yaml, with_version
 from workplan.audit import audit_record
 from workplan.models import User
 

@@ -21,16 +21,8 @@ from django.utils import timezone
 
 from scoring import engine
 from scoring.engine import Kind
-from scoring.facts import (
-    COMPUTED_FACT_LABELS,
-    COMPUTED_FACTS,
-    MANUAL_ALLOWED_COMPUTED,
-    FactError,
-    collect_facts,
-    facts_digest,
-    manual_value,
-    period_window,
-)
+from scoring.fact_values import facts_digest, manual_value
+from scoring.facts import COMPUTED_FACT_LABELS, COMPUTED_FACTS, MANUAL_ALLOWED_COMPUTED, collect_facts
 from scoring.models import (
     Indicator,
     LedgerLine,
@@ -41,6 +33,7 @@ from scoring.models import (
     ScoreRun,
     UnitScore,
 )
+from scoring.periods import FactError, period_window
 from workplan import uploads
 from workplan.audit import audit_record
 from workplan.models import OfficeSettings, Section, User
@@ -68,6 +61,8 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        if all(type(v) is str for v in value):  # event refs and notes: thousands of plain strings
+            return list(value)
         return [_jsonable(v) for v in value]
     return value
 
@@ -346,7 +341,7 @@ def manual_fact_choices(*, year: int) -> list[tuple[str, str]]:
 
 
 def parse_value_text(kind: Kind, text: str) -> Any:
-    """页面上录入的文字按规则类型转成 JSON 取值（格式见 scoring.facts.manual_value）。"""
+    """页面上录入的文字按规则类型转成 JSON 取值（格式见 scoring.fact_values.manual_value）。"""
     raw = text.strip()
     if kind in BOOL_KINDS:
         word = raw.lower()
@@ -464,7 +459,7 @@ def manual_fact_set(
 
     original_name = ""
     if evidence is not None:
-        original_name = (evidence.name or "").replace("\\", "/").rsplit("/", 1)[-1]
+        original_name = uploads.upload_name(evidence)
         error = uploads.check_evidence_file(
             name=original_name,
             size=evidence.size or 0,

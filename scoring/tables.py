@@ -15,8 +15,8 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from scoring.facts import PERIOD_LABELS
 from scoring.models import LedgerLine, ManualFact, ScoreRun, UnitScore
+from scoring.periods import PERIOD_LABELS
 from workplan.tables import LocalDateTimeColumn
 
 DASH = "—"

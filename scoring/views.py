@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -20,8 +21,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
 from scoring import access, services
-from scoring.facts import PERIOD_LABELS
 from scoring.forms import ComputeForm, ManualFactFilterForm, ManualFactForm, ScoreFilterForm, WhatIfForm
+from scoring.periods import PERIOD_LABELS
 from scoring.tables import LedgerTable, ManualFactTable, RunTable, ScoreTable, points_value
 from workplan.downloads import private_file_response
 from workplan.exporting import CONTENT_TYPES, table_response
@@ -305,7 +306,15 @@ def compute_run(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     d = form.cleaned_data
-    async_task("scoring.tasks.compute_scores", d["ruleset"].pk, d["year"], d["period"], user.pk)
+    # A full computation can take minutes: the "long" queue, so reminders on the default queue never wait.
+    async_task(
+        "scoring.tasks.compute_scores",
+        d["ruleset"].pk,
+        d["year"],
+        d["period"],
+        user.pk,
+        cluster=settings.Q_LONG_CLUSTER,
+    )
     messages.success(request, f"已提交{_period_title(d['year'], d['period'])}的计分，完成后可在成绩总览查看")
     return redirect("score_compute")
 

@@ -1,7 +1,7 @@
 """季度关账、申诉与绩效考核导出的页面：关账（办公室）、关账季度的冻结成绩与台账（各股室只看本股室，申诉期内
 可对本股室的扣分申诉）、申诉清单与处理（办公室）、绩效考核导出（办公室、局长）。
 
-视图只做衔接：scoring.closing 判断权限 → 表单 → 服务 → 跳转或渲染。写操作只接受 POST。
+视图只做衔接：scoring.close_access 判断权限 → 表单 → 服务 → 跳转或渲染。写操作只接受 POST。
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from scoring import appeals as appeal_service
 from scoring import appraisal as appraisal_service
-from scoring import closing, services
+from scoring import close_access, close_diff, closing, services
 from scoring.access import can_view_all_scores, require_office, require_read_all
 from scoring.models import (
     Appeal,
@@ -40,7 +41,7 @@ YEAR_FIELD = {"label": "年度", "min_value": 2000, "max_value": 2100}
 QUARTER_CHOICES = [(1, "第一季度"), (2, "第二季度"), (3, "第三季度"), (4, "第四季度")]
 
 
-# ---- forms (type conversion only; the rules live in scoring.closing / scoring.appraisal) ----------------
+# ---- forms (type conversion only; the rules live in scoring.closing / appeals / appraisal) ----------------
 
 
 class RunChoiceField(forms.ModelChoiceField):
@@ -107,13 +108,13 @@ def _user(request: HttpRequest) -> User:
 def _close_initial() -> dict[str, Any]:
     """关账表单的缺省：上一个季度，及其最近的正式计分。"""
     year, quarter = previous_quarter(*quarter_of(timezone.localdate()))
-    run = services.official_run_for(year=year, period=closing.quarter_period(quarter))
+    run = services.official_run_for(year=year, period=close_access.quarter_period(quarter))
     return {"year": year, "quarter": quarter, "run": run.pk if run else None}
 
 
 def _close_list_page(request: HttpRequest, form: CloseForm | None, *, status: int = 200) -> HttpResponse:
     user = _user(request)
-    can_close = closing.can_close(user)
+    can_close = close_access.can_close(user)
     if can_close and form is None:
         form = CloseForm(initial=_close_initial())
     return render(
@@ -121,7 +122,7 @@ def _close_list_page(request: HttpRequest, form: CloseForm | None, *, status: in
         "scoring/close_list.html",
         {
             "form": form if can_close else None,
-            "closes": closing.closed_quarters(),
+            "closes": close_access.closed_quarters(),
             "today": timezone.localdate(),
         },
         status=status,
@@ -154,7 +155,7 @@ def close_create(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(
-                request, f"{closing.close_title(close)}已关账，申诉期至{close.appeal_deadline:%Y-%m-%d}"
+                request, f"{close_access.close_title(close)}已关账，申诉期至{close.appeal_deadline:%Y-%m-%d}"
             )
             return redirect("close_detail", pk=close.pk)
     return _close_list_page(request, form, status=400)
@@ -165,24 +166,24 @@ def close_create(request: HttpRequest) -> HttpResponse:
 def close_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """关账季度：冻结的成绩与台账（各股室只看本股室）；申诉期内本股室人员可对扣分行申诉；办公室定稿。"""
     user = _user(request)
-    close = closing.get_close_for_user(user, pk)
+    close = close_access.get_close_for_user(user, pk)
     scores = list(
-        closing.visible_snapshot_scores(user, close)
+        close_access.visible_snapshot_scores(user, close)
         .select_related("section")
         .order_by("rank", "section__sort_order", "section__name")
     )
     lines = list(
-        closing.visible_snapshot_lines(user)
+        close_access.visible_snapshot_lines(user)
         .filter(close=close)
         .order_by("section__sort_order", "section__name", "position", "pk")
     )
     appeals: dict[int, list[Appeal]] = defaultdict(list)
-    for appeal in closing.visible_appeals(user).filter(close=close).order_by("submitted_at", "pk"):
+    for appeal in close_access.visible_appeals(user).filter(close=close).order_by("submitted_at", "pk"):
         appeals[appeal.line_id].append(appeal)
     names, labels = ({}, {})
     if close.run is not None:
         names, labels, _ = services.ruleset_labels(close.run.ruleset_id)
-    window_open = closing.appeal_window_open(close)
+    window_open = close_access.appeal_window_open(close)
     by_section: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for line in lines:
         line.close = close  # already loaded; appeal_refusal reads it
@@ -197,25 +198,25 @@ def close_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "appeals": line_appeals,
                 "can_appeal": window_open
                 and not blocked
-                and closing.can_appeal(user, line)
-                and not closing.appeal_refusal(line),
+                and close_access.can_appeal(user, line)
+                and not appeal_service.appeal_refusal(line),
             }
         )
     sees_all = can_view_all_scores(user)
     context: dict[str, Any] = {
         "close": close,
-        "title": closing.close_title(close),
+        "title": close_access.close_title(close),
         "sections": [{"score": s, "lines": by_section.get(s.section_id, [])} for s in scores],
         "window_open": window_open,
         "sees_all": sees_all,
-        "can_finalize": closing.can_close(user) and close.status == QuarterCloseStatus.APPEAL,
+        "can_finalize": close_access.can_close(user) and close.status == QuarterCloseStatus.APPEAL,
         "finalize_form": FinalizeForm(),
         "pending": sum(a.status == AppealStatus.PENDING for group in appeals.values() for a in group),
     }
     if sees_all:
-        previous = closing.previous_close_of(close)
+        previous = close_diff.previous_close_of(close)
         context["previous"] = previous
-        context["diff"] = closing.quarter_diff(close=close, previous_close=previous)
+        context["diff"] = close_diff.quarter_diff(close=close, previous_close=previous)
         tasks = SnapshotTask.objects.filter(close=close)
         context["task_counts"] = {
             "total": tasks.count(),
@@ -230,7 +231,7 @@ def close_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def close_finalize(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     require_office(user, "定稿")
-    close = closing.get_close_for_user(user, pk)
+    close = close_access.get_close_for_user(user, pk)
     form = FinalizeForm(request.POST)
     force = form.is_valid() and form.cleaned_data["force"]
     try:
@@ -238,7 +239,7 @@ def close_finalize(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     else:
-        messages.success(request, f"{closing.close_title(close)}已定稿")
+        messages.success(request, f"{close_access.close_title(close)}已定稿")
     return redirect("close_detail", pk=close.pk)
 
 
@@ -255,8 +256,8 @@ def _appeal_page(
             "line": line,
             "points": points_value(line.points),
             "form": form,
-            "refusal": closing.appeal_refusal(line),
-            "title": closing.close_title(line.close),
+            "refusal": appeal_service.appeal_refusal(line),
+            "title": close_access.close_title(line.close),
         },
         status=status,
     )
@@ -267,13 +268,13 @@ def _appeal_page(
 def appeal_new(request: HttpRequest, pk: int) -> HttpResponse:
     """对一条扣分提出申诉：仅该行所属股室的人员（其他股室的行 404，局长、只读 403），仅在申诉期内。"""
     user = _user(request)
-    line = closing.get_line_for_appeal(user, pk)
+    line = close_access.get_line_for_appeal(user, pk)
     if request.method == "GET":
         return _appeal_page(request, line, AppealForm())
     form = AppealForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            closing.appeal_submit(
+            appeal_service.appeal_submit(
                 line=line,
                 user=user,
                 reason=form.cleaned_data["reason"],
@@ -293,7 +294,7 @@ def appeal_new(request: HttpRequest, pk: int) -> HttpResponse:
 def appeal_list(request: HttpRequest) -> HttpResponse:
     """申诉清单：办公室、局长看全部，股室人员与只读用户只看本股室的；办公室在此进入处理。"""
     user = _user(request)
-    appeals = closing.visible_appeals(user).select_related("close", "line", "section", "submitted_by")
+    appeals = close_access.visible_appeals(user).select_related("close", "line", "section", "submitted_by")
     status = request.GET.get("status", "")
     if status in AppealStatus.values:
         appeals = appeals.filter(status=status)
@@ -307,7 +308,7 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
             "appeals": appeals.order_by("-submitted_at", "-pk")[:500],
             "status": status,
             "statuses": AppealStatus.choices,
-            "can_decide": closing.can_close(user),
+            "can_decide": close_access.can_close(user),
         },
     )
 
@@ -315,7 +316,7 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
 def _appeal_detail_page(
     request: HttpRequest, appeal: Appeal, form: DecideForm | None, *, status: int = 200
 ) -> HttpResponse:
-    can_decide = closing.can_close(_user(request)) and appeal.status == AppealStatus.PENDING
+    can_decide = close_access.can_close(_user(request)) and appeal.status == AppealStatus.PENDING
     return render(
         request,
         "scoring/appeal_detail.html",
@@ -323,7 +324,7 @@ def _appeal_detail_page(
             "appeal": appeal,
             "points": points_value(appeal.line.points),
             "form": (form or DecideForm()) if can_decide else None,
-            "title": closing.close_title(appeal.close),
+            "title": close_access.close_title(appeal.close),
         },
         status=status,
     )
@@ -332,7 +333,7 @@ def _appeal_detail_page(
 @login_required
 @require_GET
 def appeal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    appeal = closing.get_appeal_for_user(_user(request), pk)
+    appeal = close_access.get_appeal_for_user(_user(request), pk)
     return _appeal_detail_page(request, appeal, None)
 
 
@@ -341,12 +342,12 @@ def appeal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def appeal_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """办公室处理申诉：采纳（追加冲回行、重算调整后总分与名次）或驳回（写明理由）。"""
     user = _user(request)
-    appeal = closing.get_appeal_for_user(user, pk, decide=True)
+    appeal = close_access.get_appeal_for_user(user, pk, decide=True)
     form = DecideForm(request.POST)
     if form.is_valid():
         accept = form.cleaned_data["decision"] == "accept"
         try:
-            closing.appeal_decide(
+            appeal_service.appeal_decide(
                 appeal=appeal, accept=accept, reason=form.cleaned_data["reason"], user=user, request=request
             )
         except ValidationError as exc:
@@ -360,7 +361,7 @@ def appeal_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def appeal_evidence(request: HttpRequest, pk: int) -> HttpResponse:
-    appeal = closing.get_appeal_for_user(_user(request), pk)
+    appeal = close_access.get_appeal_for_user(_user(request), pk)
     return private_file_response(appeal.evidence, filename=appeal.evidence_name)
 
 

@@ -20,6 +20,8 @@ from django.views.decorators.http import require_GET
 from scoring import access, charts
 from scoring.dashboard import QUARTER_LABELS, dashboard_data, resolve_selection
 from workplan.models import User, WorkPlan
+from workplan.table_body import FastBodyTable
+from workplan.tables import DateColumn
 
 DASH = "—"
 TABLE_ATTRS = {"class": "table table-sm table-striped"}
@@ -55,7 +57,7 @@ def _signed(value: float | int | None) -> str:
     return f"{value:+g}" if value else "0"
 
 
-class SectionCompletionTable(tables.Table):
+class SectionCompletionTable(FastBodyTable):
     name = tables.Column(verbose_name="股室")
     total = tables.Column(verbose_name="任务数")
     done = tables.Column(verbose_name="已完成", accessor="counts__done")
@@ -95,7 +97,7 @@ class SectionCompletionTable(tables.Table):
         return _link(record["overdue_url"], value) if value else "0"
 
 
-class RankingTable(tables.Table):
+class RankingTable(FastBodyTable):
     rank = tables.Column(verbose_name="名次")
     name = tables.Column(verbose_name="股室")
     total = tables.Column(verbose_name="得分")
@@ -129,13 +131,13 @@ class RankingTable(tables.Table):
         return _link(value, "明细")
 
 
-class TaskRowsTable(tables.Table):
+class TaskRowsTable(FastBodyTable):
     """任务行（逾期、新完成、新逾期）：层级序号、标题（链接到任务）、状态、截止日期。"""
 
     number_path = tables.Column(verbose_name="序号")
     title = tables.Column(verbose_name="任务")
     status_label = tables.Column(verbose_name="状态")
-    due_date = tables.DateColumn(verbose_name="截止日期", format="Y-m-d", default=DASH)
+    due_date = DateColumn(verbose_name="截止日期", default=DASH)
 
     class Meta:
         attrs = TABLE_ATTRS
@@ -164,7 +166,7 @@ class OverdueTable(TaskRowsTable):
         empty_text = "没有逾期任务"
 
 
-class ReportSectionTable(tables.Table):
+class ReportSectionTable(FastBodyTable):
     name = tables.Column(verbose_name="股室")
     not_submitted = tables.Column(verbose_name="未报送")
     returned_now = tables.Column(verbose_name="被退回未重报")
@@ -178,7 +180,7 @@ class ReportSectionTable(tables.Table):
         empty_text = "本季度没有缺报或退回"
 
 
-class MissingTable(tables.Table):
+class MissingTable(FastBodyTable):
     number_path = tables.Column(verbose_name="序号")
     title = tables.Column(verbose_name="任务")
     section = tables.Column(verbose_name="股室")
@@ -193,7 +195,7 @@ class MissingTable(tables.Table):
         return _link(record["url"], value)
 
 
-class MovementTable(tables.Table):
+class MovementTable(FastBodyTable):
     name = tables.Column(verbose_name="股室")
     prev_total = tables.Column(verbose_name="上季度得分", default=DASH)
     total = tables.Column(verbose_name="本季度得分", default=DASH)

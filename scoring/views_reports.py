@@ -19,15 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from scoring import access
 from scoring.reports import gongwen
 from scoring.reports.notice_doc import notice_docx_response
-from scoring.reports.quarterly import (
-    QuarterlyData,
-    QuarterlyOptions,
-    build_quarterly_docx,
-    build_quarterly_xlsx,
-    collect_quarterly,
-    default_next_steps,
-    quarterly_title,
-)
+from scoring.reports.quarterly import QuarterlyData, QuarterlyOptions, collect_quarterly, quarterly_title
+from scoring.reports.quarterly_doc import build_quarterly_docx, build_quarterly_xlsx, default_next_steps
 from workplan.audit import audit_record
 from workplan.exporting import CONTENT_TYPES
 from workplan.models import CriticismNotice, NoticeStatus, OfficeSettings, User, WorkPlan

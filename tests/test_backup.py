@@ -35,7 +35,7 @@ from scoring.rulesets import ruleset_import, ruleset_publish
 from scoring.services import manual_fact_set, scores_compute
 from tests.conftest import SAMPLE_PLAN
 from tests.workplan.test_uploads import make_pdf, make_png
-from workplan import backup
+from workplan import backup, restoring
 from workplan.importing import plan_import_from_bytes
 from workplan.models import (
     AuditEntry,
@@ -487,18 +487,18 @@ def test_a_failure_while_loading_rolls_back_and_removes_the_written_files(
     small_archive, media, tmp_path, monkeypatch
 ):
     empty_database(media)
-    real_audit = backup.audit_record
+    real_audit = restoring.audit_record
 
     def failing_audit(**kwargs):  # the last step inside the transaction
         real_audit(**kwargs)
         raise RuntimeError("写审计日志失败")
 
-    monkeypatch.setattr(backup, "audit_record", failing_audit)
+    monkeypatch.setattr(restoring, "audit_record", failing_audit)
     with pytest.raises(RuntimeError):
         restore(small_archive)
     assert not Section.objects.exists()
     assert not (media / "evidence" / "a.pdf").exists()
-    monkeypatch.setattr(backup, "audit_record", real_audit)
+    monkeypatch.setattr(restoring, "audit_record", real_audit)
     restore(small_archive)
     assert Section.objects.count() == 4
     assert (media / "evidence" / "a.pdf").read_bytes() == make_pdf()

@@ -57,6 +57,12 @@ def office_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return wrapper
 
 
+def require_office(user: User, what: str) -> None:
+    """服务层的同一条规则：不是办公室的 403（“仅办公室可以{what}”）。"""
+    if not can_manage_plans(user):
+        raise PermissionDenied(f"仅办公室可以{what}")
+
+
 def visible_tasks(user: User) -> QuerySet[Task]:
     """该用户能看到的任务。"""
     qs = Task.objects.all()
@@ -200,7 +206,7 @@ def get_evidence_for_user(user: User, pk: int, *, write: bool = False) -> Eviden
     return evidence
 
 
-# —— 通报批评、整改事项与约谈（workplan/notices.py、views_notices.py 使用）——
+# —— 通报批评、整改事项与约谈（workplan/notices.py、rectification.py、interviews.py 及其页面使用）——
 # 办公室读写全部；局长只读全部；股室人员与只读用户只看点名本股室的已印发通报及本股室的整改事项
 # （其他的一律 404）；约谈记录只有办公室、局长可看。
 

@@ -8,8 +8,10 @@ from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
 from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -21,6 +23,7 @@ from import_export.formats import base_formats
 
 from workplan.admin_roles import account_access, admin_roles_held
 from workplan.audit import audit_record
+from workplan.fields import ModelMultipleIdChoiceField
 from workplan.models import (
     Application,
     ApplicationAppeal,
@@ -53,6 +56,14 @@ from workplan.passwords import password_change_required, password_reset_by_admin
 from workplan.resources import TaskConfirmImportForm, TaskImportForm, TaskResource
 
 
+class IdCheckedManyToManyMixin:
+    """多对多字段用 ModelMultipleIdChoiceField：超出 64 位的编号是表单错误，不是 OverflowError。"""
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        kwargs.setdefault("form_class", ModelMultipleIdChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+
 class SectionAliasInline(admin.TabularInline):
     model = SectionAlias
     extra = 1
@@ -74,7 +85,7 @@ class SectionAliasAdmin(admin.ModelAdmin):
 
 
 @admin.register(SectionGroup)
-class SectionGroupAdmin(admin.ModelAdmin):
+class SectionGroupAdmin(IdCheckedManyToManyMixin, admin.ModelAdmin):
     list_display = ("name", "office_selects")
     filter_horizontal = ("members",)
 
@@ -94,7 +105,7 @@ PROFILE_FIELDS = ("username", "first_name", "last_name", "email", "section")
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(IdCheckedManyToManyMixin, BaseUserAdmin):
     """用户：系统管理员建账号、改资料、重设密码；安全管理员改角色、管理员角色、启用停用；
     超级用户与直接授予的权限只有超级用户能改。角色等授权变化写审计日志。"""
 
@@ -344,6 +355,14 @@ class OfficeSettingsAdmin(admin.ModelAdmin):
         return False
 
 
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(IdCheckedManyToManyMixin, BaseGroupAdmin):
+    """Django 自带的用户组后台；权限多选改用检查编号的字段。"""
+
+
 # django-q2 runs whatever dotted path a Schedule's func names: nobody adds or edits schedules in admin;
 # `manage.py setup_schedules` creates them from an allow-list. Viewing and deleting stay possible.
 admin.site.unregister(Schedule)
@@ -389,7 +408,7 @@ class NoticeUnitAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Interview)
-class InterviewAdmin(admin.ModelAdmin):
+class InterviewAdmin(IdCheckedManyToManyMixin, admin.ModelAdmin):
     list_display = ("held_on", "subject", "interviewer")
     filter_horizontal = ("sections",)
 

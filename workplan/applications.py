@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -229,29 +230,86 @@ def correction_send(
     return current
 
 
+@dataclass(frozen=True)
+class _Pause:
+    """一种计时停止（补正、征求意见）：申请上的记录、开始与结束日期字段，登记结束时的审计动作与中文提示。"""
+
+    records: str  # related name on Application
+    started: str  # the day the clock stopped
+    ended: str  # the day it resumes; also the form field that errors attach to
+    audit_key: str
+    action: str
+    what: str
+    ended_label: str
+    started_label: str
+    none_pending: str
+
+
+_CORRECTION = _Pause(
+    records="corrections",
+    started="sent_on",
+    ended="returned_on",
+    audit_key="correction",
+    action="application.correction_return",
+    what="登记收到补正",
+    ended_label="收到补正日期",
+    started_label="告知补正日期",
+    none_pending="没有待收回的补正",
+)
+_CONSULTATION = _Pause(
+    records="consultations",
+    started="started_on",
+    ended="ended_on",
+    audit_key="consultation",
+    action="application.consultation_end",
+    what="登记收到意见",
+    ended_label="收到意见日期",
+    started_label="发出日期",
+    none_pending="没有未结束的征求意见",
+)
+
+
+def _pause_end(
+    *,
+    kind: _Pause,
+    application: Application,
+    user: User,
+    day: datetime.date,
+    pause_id: int | None = None,
+    request: HttpRequest | None,
+) -> Application:
+    """恢复计时：结束最早一项尚未结束的补正或征求意见（给了 pause_id 时只看那一项）。结束日期不早于
+    停止之日、不晚于今天。"""
+    with transaction.atomic():
+        current = _handled(application, user, what=kind.what)
+        _check_not_future(day, kind.ended, kind.ended_label)
+        pending = [
+            p
+            for p in getattr(current, kind.records).all()
+            if getattr(p, kind.ended) is None and pause_id in (None, p.pk)
+        ]
+        if not pending:
+            raise _error(kind.ended, kind.none_pending)
+        pause = pending[0]
+        if day < getattr(pause, kind.started):
+            raise _error(kind.ended, f"{kind.ended_label}不能早于{kind.started_label}")
+        setattr(pause, kind.ended, day)
+        pause.save(update_fields=[kind.ended])
+        audit_record(
+            action=kind.action,
+            user=user,
+            obj=current,
+            new={kind.audit_key: pause.pk, kind.ended: day.isoformat()},
+            request=request,
+        )
+    return current
+
+
 def correction_return(
     *, application: Application, user: User, returned_on: datetime.date, request: HttpRequest | None = None
 ) -> Application:
     """收到补正：答复期限自次日起重新计算 20 个工作日。收到日期不早于告知日期、不晚于今天。"""
-    with transaction.atomic():
-        current = _handled(application, user, what="登记收到补正")
-        _check_not_future(returned_on, "returned_on", "收到补正日期")
-        pending = [c for c in current.corrections.all() if c.returned_on is None]
-        if not pending:
-            raise _error("returned_on", "没有待收回的补正")
-        correction = pending[0]
-        if returned_on < correction.sent_on:
-            raise _error("returned_on", "收到补正日期不能早于告知补正日期")
-        correction.returned_on = returned_on
-        correction.save(update_fields=["returned_on"])
-        audit_record(
-            action="application.correction_return",
-            user=user,
-            obj=current,
-            new={"correction": correction.pk, "returned_on": returned_on.isoformat()},
-            request=request,
-        )
-    return current
+    return _pause_end(kind=_CORRECTION, application=application, user=user, day=returned_on, request=request)
 
 
 def consultation_start(
@@ -292,27 +350,14 @@ def consultation_end(
     request: HttpRequest | None = None,
 ) -> Application:
     """收到意见（或征求意见期满）：恢复计算答复期限。不指定时结束最早的一项未结束的征求意见。"""
-    with transaction.atomic():
-        current = _handled(application, user, what="登记收到意见")
-        _check_not_future(ended_on, "ended_on", "收到意见日期")
-        pending = [
-            c for c in current.consultations.all() if c.ended_on is None and consultation_id in (None, c.pk)
-        ]
-        if not pending:
-            raise _error("ended_on", "没有未结束的征求意见")
-        consultation = pending[0]
-        if ended_on < consultation.started_on:
-            raise _error("ended_on", "收到意见日期不能早于发出日期")
-        consultation.ended_on = ended_on
-        consultation.save(update_fields=["ended_on"])
-        audit_record(
-            action="application.consultation_end",
-            user=user,
-            obj=current,
-            new={"consultation": consultation.pk, "ended_on": ended_on.isoformat()},
-            request=request,
-        )
-    return current
+    return _pause_end(
+        kind=_CONSULTATION,
+        application=application,
+        user=user,
+        day=ended_on,
+        pause_id=consultation_id,
+        request=request,
+    )
 
 
 def extension_grant(

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from django import forms
 
+from workplan.fields import ModelMultipleIdChoiceField
 from workplan.models import Section
 
 
 class AssignmentForm(forms.Form):
     """办公室为任务指定牵头股室（可多个）与责任股室。"""
 
-    leads = forms.ModelMultipleChoiceField(
+    leads = ModelMultipleIdChoiceField(
         label="牵头股室",
         queryset=Section.objects.filter(is_active=True),
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
-    responsibles = forms.ModelMultipleChoiceField(
+    responsibles = ModelMultipleIdChoiceField(
         label="责任股室",
         queryset=Section.objects.filter(is_active=True),
         widget=forms.CheckboxSelectMultiple,

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 
+from workplan.fields import ModelMultipleIdChoiceField
 from workplan.models import (
     CriticismNotice,
     Interview,
@@ -174,7 +175,7 @@ class VerifyForm(forms.Form):
 class InterviewForm(forms.ModelForm):
     """约谈记录：日期、被约谈股室、约谈人、参加人员、事由、议定事项、相关通报。"""
 
-    sections = forms.ModelMultipleChoiceField(
+    sections = ModelMultipleIdChoiceField(
         label="被约谈股室", queryset=Section.objects.none(), widget=forms.CheckboxSelectMultiple
     )
 

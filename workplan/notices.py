@@ -1,40 +1,37 @@
-"""通报批评与整改（《政府信息公开条例》第四十七条：督促整改或者通报批评）的写操作服务：
+"""通报批评（《政府信息公开条例》第四十七条：督促整改或者通报批评）的写操作服务：
 
-起草、修改（乐观锁）、印发（文号 {前缀}〔年〕N号，按年度、级别连续编号）、作废、登记上级（县、市）通报、
-整改答复与核验（销号 / 退回），约谈记录及其后续整改事项。每个服务一次事务、写一条审计日志。
+起草、修改（乐观锁）、印发（文号 {前缀}〔年〕N号，按年度、级别连续编号）、作废、登记上级（县、市）通报；
+印发时为被点名的股室开出整改事项（答复与核验见 rectification.py，约谈见 interviews.py）。
+每个服务一次事务、写一条审计日志。
 """
 
 from __future__ import annotations
 
 import datetime
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import UploadedFile
-from django.core.validators import URLValidator
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, QuerySet
+from django.db.models import F, Max
 from django.http import HttpRequest
 from django.utils import timezone
 
-from workplan import access, uploads
+from workplan import access
 from workplan.audit import audit_record
+from workplan.interviews import interview_create as interview_create  # re-exported: tests/test_fuzz.py
 from workplan.models import (
     CriticismNotice,
-    Interview,
     IssuerLevel,
     NoticeStatus,
     NoticeUnit,
     OfficeSettings,
     RectificationItem,
-    RectificationStatus,
     Section,
-    Task,
     User,
 )
+from workplan.rectification import VERIFY_DECISIONS as VERIFY_DECISIONS  # re-exported: forms_notices.py
 
 # 办公室起草、修改的通报内容（公文各部分）。
 NOTICE_FIELDS = (
@@ -55,15 +52,8 @@ NOTICE_FIELDS = (
 # 登记收到的上级通报时另填的字段。
 RECEIVED_FIELDS = (*NOTICE_FIELDS, "issuer_level", "issuer_name", "doc_number", "received_on")
 RECEIVED_LEVELS = (IssuerLevel.COUNTY, IssuerLevel.CITY)
-
-CLOSE = "close"
-RETURN = "return"
-VERIFY_DECISIONS = {CLOSE: "核验通过，销号", RETURN: "退回重新整改"}
-ANSWERABLE = (RectificationStatus.OPEN, RectificationStatus.RETURNED)
 # 编号冲突（另一人同时印发了同年度同级别的通报）时重取下一个号的次数。
 NUMBER_RETRIES = 5
-
-_url_validator = URLValidator(schemes=["http", "https"])
 
 
 @dataclass(frozen=True)
@@ -91,30 +81,12 @@ class NoticeDuplicate(Exception):
         super().__init__(f"已起草过：{existing}")
 
 
-class RectificationConflict(Exception):
-    """整改事项在打开之后已被答复或核验：带上库中最新的事项和本次提交的内容。"""
-
-    def __init__(self, *, current: RectificationItem, mine: Mapping[str, Any]) -> None:
-        self.current = current
-        self.mine = dict(mine)
-        super().__init__("这项整改在你打开之后已被答复或核验，请对照最新状态后重新提交")
-
-
 # ---- named queries ---------------------------------------------------------------------------------------
 
 
 def doc_number_for(*, prefix: str, year: int, number: int) -> str:
     """局内通报的文号：{前缀}〔年〕N号（六角括号，阿拉伯数字）。"""
     return f"{prefix}〔{year}〕{number}号"
-
-
-def overdue_items(qs: QuerySet[RectificationItem], *, today: datetime.date) -> QuerySet[RectificationItem]:
-    """已过整改期限仍未销号的整改事项。"""
-    return qs.filter(deadline__lt=today).exclude(status=RectificationStatus.CLOSED)
-
-
-def is_overdue(item: RectificationItem, *, today: datetime.date) -> bool:
-    return item.status != RectificationStatus.CLOSED and item.deadline < today
 
 
 def notice_units(notice: CriticismNotice) -> list[UnitEntry]:
@@ -141,25 +113,7 @@ def _notice_snapshot(notice: CriticismNotice) -> dict[str, Any]:
     return data
 
 
-def _item_snapshot(item: RectificationItem) -> dict[str, Any]:
-    return {
-        "status": item.status,
-        "response": item.response,
-        "response_file": item.response_file_name,
-        "response_link": item.response_link,
-        "verify_comment": item.verify_comment,
-        "return_count": item.return_count,
-        "deadline": item.deadline.isoformat(),
-        "version": item.version,
-    }
-
-
 # ---- validation ------------------------------------------------------------------------------------------
-
-
-def _require_office(user: User, what: str) -> None:
-    if not access.can_manage_plans(user):
-        raise PermissionDenied(f"仅办公室可以{what}")
 
 
 def _clean_fields(fields: Mapping[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
@@ -235,7 +189,7 @@ def notice_draft_create(
     - 只有办公室可以起草；标题必填，年度 2000–2100，季度 1–4 或不填，同一股室只列一次；
     - 由触发条件起草时带 dedupe_key：同一 dedupe_key 只能起草一次（作废的也算），再起草抛出 NoticeDuplicate。
     """
-    _require_office(user, "起草通报")
+    access.require_office(user, "起草通报")
     data = _clean_fields(fields, NOTICE_FIELDS)
     _validate_notice(data, units)
     try:
@@ -276,7 +230,7 @@ def notice_update(
     - expected_version 为打开时的版本，与库中不一致（别人刚改过、印发或作废）抛出 NoticeConflict，
       其中保留库中最新内容和本次提交的内容。
     """
-    _require_office(user, "修改通报")
+    access.require_office(user, "修改通报")
     data = _clean_fields(fields, NOTICE_FIELDS)
     mine = {**data, "units": [(u.section.pk, u.problems) for u in units]}
     _validate_notice(data, units)
@@ -330,7 +284,7 @@ def notice_issue(
     - 印发后通报不可修改；印发日期记为“收到/印发日期”（考核按此日期所在期间计入 notices_bureau）；
     - 为每个被点名的股室开一项整改事项，期限为通报的整改期限。
     """
-    _require_office(user, "印发通报")
+    access.require_office(user, "印发通报")
     with transaction.atomic():
         current = CriticismNotice.objects.get(pk=notice.pk)
         mine = {"action": "issue"}
@@ -396,7 +350,7 @@ def notice_discard(
     request: HttpRequest | None = None,
 ) -> CriticismNotice:
     """作废草稿：只有办公室，只作废草稿（已印发的不能作废）。作废后保留记录和去重键，触发条件不会再起草同一份。"""
-    _require_office(user, "作废通报")
+    access.require_office(user, "作废通报")
     with transaction.atomic():
         current = CriticismNotice.objects.get(pk=notice.pk)
         mine = {"action": "discard", "reason": reason}
@@ -434,7 +388,7 @@ def notice_record_received(
     - 登记即生效（状态“已印发”），不可修改；考核按收到日期所在期间计入 notices_county；
     - 填写了整改期限的，为每个被点名的股室开一项整改事项。
     """
-    _require_office(user, "登记上级通报")
+    access.require_office(user, "登记上级通报")
     data = _clean_fields(fields, RECEIVED_FIELDS)
     received_on = data.get("received_on")
     if isinstance(received_on, datetime.date) and not data.get("year"):
@@ -468,266 +422,3 @@ def notice_record_received(
             request=request,
         )
     return notice
-
-
-# ---- rectification ---------------------------------------------------------------------------------------
-
-
-def _check_link(url: str) -> str | None:
-    if not url.lower().startswith(("http://", "https://")):
-        return "链接只能是 http:// 或 https:// 开头的网址"
-    if len(url) > uploads.MAX_URL_LENGTH:
-        return f"链接过长（超过 {uploads.MAX_URL_LENGTH} 个字符）"
-    try:
-        _url_validator(url)
-    except ValidationError:
-        return "链接网址格式不正确"
-    return None
-
-
-def _reload_item(pk: int) -> RectificationItem:
-    return RectificationItem.objects.select_related("notice", "interview", "section").get(pk=pk)
-
-
-def rectification_answer(
-    *,
-    item: RectificationItem,
-    user: User,
-    expected_version: int,
-    response: str,
-    uploaded_file: UploadedFile | None = None,
-    link: str = "",
-    request: HttpRequest | None = None,
-) -> RectificationItem:
-    """股室答复整改情况。规则：
-
-    - 只有该股室的人员（股室人员或本股室的办公室人员）可以答复；局长、只读用户不能；
-    - 只答复“整改中”或“已退回”的事项；答复后为“待核验”；
-    - 整改情况必填；须附整改材料：上传文件（与佐证材料同样的类型、魔数与大小检查）或 http/https 链接，
-      被退回后重新答复可沿用上次的材料；
-    - expected_version 不一致（办公室刚核验、同股室另一人刚答复）抛出 RectificationConflict。
-    """
-    if not access.can_answer_rectification(user, item):
-        raise PermissionDenied("只有被通报股室的人员可以答复整改情况")
-    response = response.strip()
-    link = link.strip()
-    mine = {"response": response, "response_link": link}
-    errors: dict[str, list[str]] = {}
-    if not response:
-        errors["response"] = ["请填写整改情况"]
-    original_name = ""
-    if uploaded_file is not None:
-        original_name = (uploaded_file.name or "").replace("\\", "/").rsplit("/", 1)[-1]
-        error = uploads.check_evidence_file(
-            name=original_name,
-            size=uploaded_file.size or 0,
-            stream=uploaded_file,  # type: ignore[arg-type]
-            max_mb=OfficeSettings.current().max_evidence_mb,
-        )
-        if error:
-            errors["file"] = [error]
-    if link and (error := _check_link(link)):
-        errors["link"] = [error]
-    if uploaded_file is None and not link and not (item.response_file or item.response_link):
-        errors.setdefault("file", []).append("请上传整改材料或填写材料链接")
-    if errors:
-        raise ValidationError(errors)
-
-    stored_name = ""
-    with transaction.atomic():
-        current = _reload_item(item.pk)
-        if current.version != expected_version:
-            raise RectificationConflict(current=current, mine=mine)
-        if current.status not in ANSWERABLE:
-            raise ValidationError(f"这项整改当前为“{current.get_status_display()}”，不能答复")
-        old = _item_snapshot(current)
-        changes: dict[str, Any] = {
-            "status": RectificationStatus.SUBMITTED,
-            "response": response,
-            "responded_by": user,
-            "responded_at": timezone.now(),
-            "version": F("version") + 1,
-        }
-        if link:
-            changes["response_link"] = link
-        if uploaded_file is not None:
-            ext = uploads.extension_of(original_name)
-            stored_name = current.response_file.storage.save(
-                current.response_file.field.generate_filename(current, f"{uuid.uuid4().hex}.{ext}"),
-                uploaded_file,
-            )
-            changes["response_file"] = stored_name
-            changes["response_file_name"] = original_name[:255]
-        try:
-            updated = RectificationItem.objects.filter(
-                pk=current.pk, version=expected_version, status__in=ANSWERABLE
-            ).update(**changes)
-            if updated == 0:
-                raise RectificationConflict(current=_reload_item(current.pk), mine=mine)
-            answered = _reload_item(current.pk)
-            audit_record(
-                action="rectification.answer",
-                user=user,
-                obj=answered,
-                old=old,
-                new=_item_snapshot(answered),
-                request=request,
-            )
-        except BaseException:
-            # The file is already in storage: do not leave an orphan when the row is not written.
-            if stored_name:
-                current.response_file.storage.delete(stored_name)
-            raise
-    return answered
-
-
-def rectification_verify(
-    *,
-    item: RectificationItem,
-    user: User,
-    expected_version: int,
-    decision: str,
-    comment: str = "",
-    request: HttpRequest | None = None,
-) -> RectificationItem:
-    """办公室核验整改：销号（核验通过），或退回重新整改。规则：
-
-    - 只有办公室可以核验，只核验“待核验”的事项；
-    - 退回必须写核验意见，退回次数 +1，事项回到“已退回”由股室重新答复；
-    - expected_version 不一致（股室刚改过答复、别人刚核验）抛出 RectificationConflict。
-    """
-    _require_office(user, "核验整改")
-    comment = comment.strip()
-    if decision not in VERIFY_DECISIONS:
-        raise ValidationError({"decision": ["请选择“销号”或“退回”"]})
-    if decision == RETURN and not comment:
-        raise ValidationError({"comment": ["退回时必须填写核验意见"]})
-    mine = {"decision": decision, "comment": comment}
-    with transaction.atomic():
-        current = _reload_item(item.pk)
-        if current.version != expected_version:
-            raise RectificationConflict(current=current, mine=mine)
-        if current.status != RectificationStatus.SUBMITTED:
-            raise ValidationError(f"这项整改当前为“{current.get_status_display()}”，不在待核验状态")
-        old = _item_snapshot(current)
-        changes: dict[str, Any] = {
-            "status": RectificationStatus.CLOSED if decision == CLOSE else RectificationStatus.RETURNED,
-            "verify_comment": comment,
-            "verified_by": user,
-            "verified_at": timezone.now(),
-            "version": F("version") + 1,
-        }
-        if decision == RETURN:
-            changes["return_count"] = F("return_count") + 1
-        updated = RectificationItem.objects.filter(
-            pk=current.pk, version=expected_version, status=RectificationStatus.SUBMITTED
-        ).update(**changes)
-        if updated == 0:
-            raise RectificationConflict(current=_reload_item(current.pk), mine=mine)
-        verified = _reload_item(current.pk)
-        audit_record(
-            action="rectification.verify",
-            user=user,
-            obj=verified,
-            old=old,
-            new={**_item_snapshot(verified), "decision": decision},
-            request=request,
-        )
-    return verified
-
-
-# ---- interviews ------------------------------------------------------------------------------------------
-
-
-def interview_create(
-    *,
-    user: User,
-    held_on: datetime.date,
-    sections: Sequence[Section],
-    interviewer: str,
-    subject: str,
-    participants: str = "",
-    agreed: str = "",
-    notice: CriticismNotice | None = None,
-    request: HttpRequest | None = None,
-) -> Interview:
-    """记录一次约谈：约谈谁（至少一个股室）、何时、约谈人、参加人员、事由、议定事项，可关联一份已印发的通报。
-    只有办公室可以记录；约谈日期不能晚于今天。"""
-    _require_office(user, "记录约谈")
-    errors: dict[str, list[str]] = {}
-    if not sections:
-        errors["sections"] = ["请选择被约谈的股室"]
-    if not interviewer.strip():
-        errors["interviewer"] = ["请填写约谈人"]
-    if not subject.strip():
-        errors["subject"] = ["请填写约谈事由"]
-    if held_on > timezone.localdate():
-        errors["held_on"] = ["约谈日期不能晚于今天"]
-    if notice is not None and notice.status != NoticeStatus.ISSUED:
-        errors["notice"] = ["只能关联已印发的通报"]
-    if errors:
-        raise ValidationError(errors)
-    with transaction.atomic():
-        interview = Interview.objects.create(
-            held_on=held_on,
-            interviewer=interviewer.strip(),
-            participants=participants.strip(),
-            subject=subject.strip(),
-            agreed=agreed.strip(),
-            notice=notice,
-            recorded_by=user,
-        )
-        interview.sections.set(sections)
-        audit_record(
-            action="interview.create",
-            user=user,
-            obj=interview,
-            new={
-                "held_on": held_on.isoformat(),
-                "sections": [s.name for s in sections],
-                "interviewer": interview.interviewer,
-                "subject": interview.subject,
-                "agreed": interview.agreed,
-                "notice": notice.pk if notice else None,
-            },
-            request=request,
-        )
-    return interview
-
-
-def interview_item_add(
-    *,
-    interview: Interview,
-    user: User,
-    section: Section,
-    description: str,
-    deadline: datetime.date,
-    task: Task | None = None,
-    request: HttpRequest | None = None,
-) -> RectificationItem:
-    """为约谈添加一项后续整改事项（与通报的整改事项同样答复、核验、销号）。
-    只有办公室；责任股室须是被约谈的股室之一；整改内容必填。"""
-    _require_office(user, "添加整改事项")
-    errors: dict[str, list[str]] = {}
-    if not description.strip():
-        errors["description"] = ["请填写整改内容"]
-    if not interview.sections.filter(pk=section.pk).exists():
-        errors["section"] = ["责任股室须是被约谈的股室"]
-    if errors:
-        raise ValidationError(errors)
-    with transaction.atomic():
-        item = RectificationItem.objects.create(
-            interview=interview,
-            section=section,
-            task=task,
-            description=description.strip(),
-            deadline=deadline,
-        )
-        audit_record(
-            action="rectification.add",
-            user=user,
-            obj=item,
-            new={**_item_snapshot(item), "interview": interview.pk, "section": section.name},
-            request=request,
-        )
-    return item

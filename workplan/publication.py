@@ -1,20 +1,17 @@
-"""发布信息登记台账的写操作服务：拟稿、修改、提交，“三审”（初审、复审、终审）通过或退回，发布登记，
-以及公开时限（条例第二十六条：信息形成之日起20个工作日内公开）与月度移交清单。
+"""发布信息登记台账的写操作服务：拟稿、修改、提交，“三审”（初审、复审、终审）通过或退回，发布登记。
 
 每个服务：只接受关键字参数，一次事务，写一条审计日志和一条审批步骤（PublicationReview），返回主要对象。
 写入都用 version 列做乐观锁：与打开时的版本不一致即 PublicationConflict（页面返回 409）。
+公开时限见 publication_deadlines.py，月度移交清单见 archive_transfer.py。
 """
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-import tablib
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -25,10 +22,8 @@ from django.utils import timezone
 from workplan import access, uploads
 from workplan.audit import audit_record
 from workplan.calendar_db import load_calendar
-from workplan.exporting import build_dataset
 from workplan.models import (
     CONFIDENTIALITY_ITEMS,
-    PUBLISH_WITHIN_WORKDAYS,
     OfficeSettings,
     PublicationColumn,
     PublicationDecision,
@@ -43,11 +38,10 @@ from workplan.models import (
     User,
 )
 from workplan.models.publication import LEVEL_STATE, NEXT_STATE, REVIEW_LEVELS
-from workplan.workdays import WorkdayCalendar
+from workplan.publication_deadlines import due_date
 
 REVIEW_DECISIONS = {PublicationDecision.PASS: "通过", PublicationDecision.RETURN: "退回修改"}
 CONFIDENTIALITY_KEYS = tuple(key for key, _label in CONFIDENTIALITY_ITEMS)
-ARCHIVE_HEADERS = ("序号", "标题", "栏目", "股室", "发布日期", "网址")
 
 
 class PublicationConflict(Exception):
@@ -60,37 +54,6 @@ class PublicationConflict(Exception):
         self.current = current
         self.mine = mine
         super().__init__("这条信息在你打开之后已被修改或审核，请对照最新内容后重新操作")
-
-
-# ---- 公开时限 ------------------------------------------------------------------------------------------
-
-
-def due_date(formed_on: datetime.date, *, cal: WorkdayCalendar) -> datetime.date:
-    """公开时限：信息形成之日起第 20 个工作日（形成当天不算；节假日不算，调休上班日算）。"""
-    return cal.add_workdays(formed_on, PUBLISH_WITHIN_WORKDAYS)
-
-
-@dataclass(frozen=True)
-class Deadline:
-    due_on: datetime.date
-    workdays_left: int | None  # 未发布时距截止日的工作日数（截止日当天 0，逾期为负）；已发布为 None
-    late: bool
-
-    @property
-    def text(self) -> str:
-        if self.workdays_left is None:
-            return "逾期发布" if self.late else "按时发布"
-        if self.workdays_left > 0:
-            return f"剩余{self.workdays_left}个工作日"
-        if self.workdays_left == 0:
-            return "今日截止"
-        return f"逾期{-self.workdays_left}个工作日"
-
-
-def deadline_of(item: PublicationItem, *, cal: WorkdayCalendar, today: datetime.date) -> Deadline:
-    """某条信息的公开时限、剩余工作日与是否逾期（逾期规则见 PublicationItem.is_late）。"""
-    left = None if item.published_on is not None else cal.workdays_left(today, item.due_on)
-    return Deadline(item.due_on, left, item.is_late(today=today))
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
@@ -147,20 +110,11 @@ def _step(
     )
 
 
-def _sha256_of(uploaded_file: UploadedFile) -> str:
-    digest = hashlib.sha256()
-    uploaded_file.seek(0)
-    for chunk in uploaded_file.chunks():
-        digest.update(chunk)
-    uploaded_file.seek(0)
-    return digest.hexdigest()
-
-
 def _check_attachment(uploaded_file: UploadedFile) -> tuple[str, str]:
     """附件与佐证材料同样的检查（pdf、docx、xlsx、jpg、png；扩展名与内容相符；大小上限）。
 
     返回 (原文件名, 扩展名)。"""
-    original_name = (uploaded_file.name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    original_name = uploads.upload_name(uploaded_file)
     error = uploads.check_evidence_file(
         name=original_name,
         size=uploaded_file.size or 0,
@@ -199,10 +153,11 @@ def _validate_fields(
 
 
 def _store_attachment(item: PublicationItem, uploaded_file: UploadedFile, name: str, ext: str) -> None:
+    info = uploads.describe_upload(uploaded_file)
     item.attachment.save(f"{uuid.uuid4().hex}.{ext}", uploaded_file, save=False)
     item.attachment_name = name
     item.attachment_type = uploads.CONTENT_TYPES[ext]
-    item.attachment_sha256 = _sha256_of(uploaded_file)
+    item.attachment_sha256 = info.sha256
 
 
 # ---- 拟稿、修改、提交、删除 ----------------------------------------------------------------------------
@@ -601,34 +556,3 @@ def publication_publish(
             request=request,
         )
     return saved
-
-
-# ---- 月度移交清单 --------------------------------------------------------------------------------------
-
-
-def month_range(year: int, month: int) -> tuple[datetime.date, datetime.date]:
-    start = datetime.date(year, month, 1)
-    end = (start + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
-    return start, end
-
-
-def archive_transfer_dataset(*, year: int, month: int) -> tablib.Dataset:
-    """某月的政府信息公开资料移交清单（向档案馆移交）：该月发布的全部信息，按发布日期、登记顺序排列。
-
-    列：序号、标题、栏目、股室、发布日期、网址。一次查询。
-    """
-    start, end = month_range(year, month)
-    rows = (
-        PublicationItem.objects.published_between(start, end)
-        .order_by("published_on", "pk")
-        .values_list("title", "column", "section__name", "published_on", "publish_url")
-    )
-    columns = dict(PublicationColumn.choices)
-    return build_dataset(
-        ARCHIVE_HEADERS,
-        (
-            (n, title, columns.get(column, column), section, published_on, url)
-            for n, (title, column, section, published_on, url) in enumerate(rows, 1)
-        ),
-        title=f"{year}年{month}月移交清单",
-    )

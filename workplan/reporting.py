@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 import uuid
 from typing import Any
 
@@ -328,15 +327,6 @@ def _evidence_snapshot(evidence: Evidence) -> dict[str, Any]:
     }
 
 
-def _sha256_of(uploaded_file: UploadedFile) -> str:
-    digest = hashlib.sha256()
-    uploaded_file.seek(0)
-    for chunk in uploaded_file.chunks():
-        digest.update(chunk)
-    uploaded_file.seek(0)
-    return digest.hexdigest()
-
-
 def evidence_add_file(
     *,
     report: ProgressReport,
@@ -353,29 +343,27 @@ def evidence_add_file(
     - 保存原文件名、大小、文件类型和 sha256 指纹；存储文件名随机生成，不用上传者给的名字。
     """
     _check_evidence_writable(report, user)
-    original_name = (uploaded_file.name or "").replace("\\", "/").rsplit("/", 1)[-1]
     error = uploads.check_evidence_file(
-        name=original_name,
+        name=uploads.upload_name(uploaded_file),
         size=uploaded_file.size or 0,
         stream=uploaded_file,  # type: ignore[arg-type]
         max_mb=OfficeSettings.current().max_evidence_mb,
     )
     if error:
         raise ValidationError({"file": [error]})
-    ext = uploads.extension_of(original_name)
-    sha256 = _sha256_of(uploaded_file)
+    upload = uploads.describe_upload(uploaded_file)
     with transaction.atomic():
         evidence = Evidence(
             report=report,
             kind=Evidence.Kind.FILE,
-            original_name=original_name[:255],
-            size=uploaded_file.size or 0,
-            content_type=uploads.CONTENT_TYPES[ext],
-            sha256=sha256,
+            original_name=upload.name,
+            size=upload.size,
+            content_type=upload.content_type,
+            sha256=upload.sha256,
             note=note.strip()[:255],
             uploaded_by=user,
         )
-        evidence.file.save(f"{uuid.uuid4().hex}.{ext}", uploaded_file, save=False)
+        evidence.file.save(f"{uuid.uuid4().hex}.{upload.extension}", uploaded_file, save=False)
         # The file is already in storage: if writing the row fails, delete it rather than leave an orphan.
         stored_name = evidence.file.name or ""
         try:

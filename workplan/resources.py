@@ -1,4 +1,4 @@
-"""django-import-export 资源：工作任务表，表头与 workplan.spreadsheet 的导出格式一致。
+"""django-import-export 资源：工作任务表，表头与任务表格的导出格式（workplan.sheet_format）一致。
 
 一个资源实例只对应一个工作计划（构造时传入 plan），以任务编号对应。股室列用自定义 widget 解析
 （简繁、别名、集合称谓），保存任务后同步分工；导出预取分工，不产生 N+1 查询。
@@ -15,12 +15,12 @@ from django.db.models import Max, QuerySet
 from import_export import fields, resources, widgets
 from import_export.forms import ConfirmImportForm, ImportForm
 
-from workplan import spreadsheet
+from workplan import sheet_export, sheet_format
 from workplan.exporting import neutralize
 from workplan.models import AssignmentRole, Task, TaskAssignment, WorkPlan
 from workplan.sections import SectionResolver
 
-H = {c.key: c.header for c in spreadsheet.COLUMNS}
+H = {c.key: c.header for c in sheet_format.COLUMNS}
 
 
 class TextWidget(widgets.CharWidget):
@@ -32,7 +32,7 @@ class TextWidget(widgets.CharWidget):
         self.max_length = max_length
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> str:
-        text = spreadsheet.clean_text(value)
+        text = sheet_format.clean_text(value)
         if self.required and not text:
             raise ValueError("不能为空")
         if self.max_length and len(text) > self.max_length:
@@ -44,7 +44,7 @@ class DueDateWidget(widgets.Widget):
     """截止日期：与回导相同的日期写法；导出为日期（xlsx 中为日期单元格，csv 中为 2023-06-30）。"""
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Any:
-        return spreadsheet.parse_date(value)
+        return sheet_format.parse_date(value)
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> Any:
         if value is None:
@@ -56,10 +56,10 @@ class RecurrenceWidget(widgets.Widget):
     """周期：中文标签 ↔ 存储值。"""
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> str:
-        return spreadsheet.parse_recurrence(value)
+        return sheet_format.parse_recurrence(value)
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
-        return str(spreadsheet.RECURRENCE_LABELS.get(value or "", value))
+        return str(sheet_format.RECURRENCE_LABELS.get(value or "", value))
 
 
 class SectionNamesWidget(widgets.Widget):
@@ -72,11 +72,11 @@ class SectionNamesWidget(widgets.Widget):
         super().__init__(coerce_to_string=True)
         self.resolver: SectionResolver | None = None
 
-    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> list[spreadsheet.SectionPick]:
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> list[sheet_format.SectionPick]:
         if self.resolver is None:
             self.resolver = SectionResolver.load()
-        picks, problems = spreadsheet.resolve_section_names(
-            spreadsheet.clean_text(value), self.resolver.resolve
+        picks, problems = sheet_format.resolve_section_names(
+            sheet_format.clean_text(value), self.resolver.resolve
         )
         if problems:
             raise ValueError("；".join(problems))
@@ -143,7 +143,7 @@ class TaskResource(resources.ModelResource):
         # 表头按中文文字认（繁体、别名也行），统一改成标准表头。
         if dataset.headers:
             dataset.headers = [
-                H[key] if (key := spreadsheet.header_column(str(h or ""))) else h for h in dataset.headers
+                H[key] if (key := sheet_format.header_column(str(h or ""))) else h for h in dataset.headers
             ]
         resolver = SectionResolver.load()
         for name in ("leads", "responsibles"):
@@ -171,7 +171,7 @@ class TaskResource(resources.ModelResource):
         """保存任务后同步分工：只处理文件中出现的股室列；只删除被去掉的、只新增新加的。"""
         if instance.pk is None:  # dry run without transactions: nothing was saved
             return
-        wanted: dict[str, list[spreadsheet.SectionPick]] = {}
+        wanted: dict[str, list[sheet_format.SectionPick]] = {}
         for attr, role in (
             ("sheet_leads", AssignmentRole.LEAD),
             ("sheet_responsibles", AssignmentRole.RESPONSIBLE),
@@ -221,7 +221,7 @@ class TaskResource(resources.ModelResource):
         if queryset is None:
             queryset = self.get_export_queryset()
         if isinstance(queryset, QuerySet):
-            queryset = spreadsheet.with_export_prefetch(queryset)
+            queryset = sheet_export.with_export_prefetch(queryset)
         return super().export(queryset=queryset, **kwargs)
 
     def iter_queryset(self, queryset: Any) -> Iterator[Task]:
@@ -230,10 +230,10 @@ class TaskResource(resources.ModelResource):
         yield from queryset
 
     def dehydrate_leads(self, task: Task) -> str:
-        return spreadsheet.section_names(task, AssignmentRole.LEAD)
+        return sheet_export.section_names(task, AssignmentRole.LEAD)
 
     def dehydrate_responsibles(self, task: Task) -> str:
-        return spreadsheet.section_names(task, AssignmentRole.RESPONSIBLE)
+        return sheet_export.section_names(task, AssignmentRole.RESPONSIBLE)
 
     def export_field(self, field: fields.Field, instance: Task, **kwargs: Any) -> Any:
         """文本以 = + - @ 等开头时加单引号（防公式注入）；日期保持为日期。"""

@@ -13,7 +13,7 @@ from typing import Any
 import django_tables2 as tables
 from django.apps import apps
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 
 from workplan.calendar_db import calendar_warnings
@@ -27,6 +27,7 @@ from workplan.models import (
     Task,
     WorkPlan,
 )
+from workplan.table_body import FastBodyTable
 from workplan.workdays import WorkdayCalendar
 
 DASH = "—"
@@ -35,7 +36,30 @@ REVIEW_LABELS = dict(ReviewState.choices)
 FINISHED = (ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE)
 
 
-class LocalDateTimeColumn(tables.DateTimeColumn):
+class DateColumn(tables.Column):
+    """日期（时间）列，在 Python 中格式化：时间显示为本地时间，format 同模板的 date 过滤器；导出为 isoformat。
+
+    django-tables2 自带的 DateColumn / DateTimeColumn 是 TemplateColumn，每一格都重新编译一个模板。
+    """
+
+    def __init__(self, *args: Any, format: str = "Y-m-d", **kwargs: Any) -> None:
+        self.format = format
+        super().__init__(*args, **kwargs)
+
+    def render(self, value: Any) -> str:
+        if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return dateformat.format(value, self.format)
+
+    def value(self, value: Any, **kwargs: Any) -> Any:
+        if isinstance(value, datetime.datetime):
+            return value.isoformat(sep=" ")
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        return value
+
+
+class LocalDateTimeColumn(DateColumn):
     """本地时间显示；导出为不带时区的本地时间（Excel 不接受带时区的日期时间）。"""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -54,13 +78,13 @@ def period_label(year: int | None, quarter: int | None) -> str:
     return f"{year}年第{quarter}季度" if year and quarter else DASH
 
 
-class PlanTable(tables.Table):
+class PlanTable(FastBodyTable):
     year = tables.Column(verbose_name="年度")
     title = tables.LinkColumn("plan_detail", args=[tables.A("pk")], verbose_name="标题")
     issuing_unit = tables.Column(verbose_name="发文单位")
     parent_doc_number = tables.Column(verbose_name="上级计划文号")
     task_count = tables.Column(verbose_name="任务数", orderable=True)
-    created_at = tables.DateTimeColumn(verbose_name="导入时间", format="Y-m-d H:i")
+    created_at = DateColumn(verbose_name="导入时间", format="Y-m-d H:i")
 
     class Meta:
         model = WorkPlan
@@ -113,7 +137,7 @@ class WorkdayCounter:
         return -self._backward[k]
 
 
-class TaskTable(tables.Table):
+class TaskTable(FastBodyTable):
     """任务清单。查询集需 select_related("plan")、预取 assignments__section，并带 latest_* 注解（最近报送）。"""
 
     number_path = tables.Column(verbose_name="序号", order_by=("plan", "position"))
@@ -123,7 +147,7 @@ class TaskTable(tables.Table):
     responsibles = tables.Column(verbose_name="责任股室", empty_values=(), orderable=False)
     status = tables.Column(verbose_name="状态")
     deadline_text = tables.Column(verbose_name="时限要求")
-    due_date = tables.DateColumn(verbose_name="截止日期", format="Y-m-d")
+    due_date = DateColumn(verbose_name="截止日期")
     workdays_left = tables.Column(verbose_name="剩余/逾期工作日", empty_values=(), order_by=("due_date",))
     recurrence = tables.Column(verbose_name="周期")
     latest_report = tables.Column(verbose_name="最近报送", empty_values=(), orderable=False)
@@ -204,7 +228,7 @@ class TaskTable(tables.Table):
         )
 
 
-class ReportTable(tables.Table):
+class ReportTable(FastBodyTable):
     """进展报送。查询集需 select_related("task__plan", "section", "submitted_by", "reviewed_by")。"""
 
     period = tables.Column(verbose_name="季度", empty_values=(), order_by=("year", "quarter"))
@@ -254,12 +278,12 @@ def _is_web_url(url: str) -> bool:
     return url.lower().startswith(("http://", "https://"))
 
 
-class EvidenceTable(tables.Table):
+class EvidenceTable(FastBodyTable):
     """佐证材料。查询集需 select_related("report__task", "report__section", "uploaded_by")。"""
 
     name = tables.Column(verbose_name="文件名/链接", empty_values=(), order_by=("original_name", "url"))
     kind = tables.Column(verbose_name="类型")
-    published_on = tables.DateColumn(verbose_name="发布日期", format="Y-m-d")
+    published_on = DateColumn(verbose_name="发布日期")
     task = tables.LinkColumn(
         "task_detail",
         args=[tables.A("report__task_id")],
@@ -341,7 +365,7 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-class AuditTable(tables.Table):
+class AuditTable(FastBodyTable):
     """审计日志（只读）。用户名是写入时的快照，不跨外键。"""
 
     at = LocalDateTimeColumn(verbose_name="时间", format="Y-m-d H:i:s")

@@ -1,4 +1,5 @@
-"""佐证材料的上传检查（纯函数）：文件类型（扩展名与文件内容的“魔数”都要对）、大小上限、链接与发布日期。
+"""佐证材料的上传检查（纯函数）：文件类型（扩展名与文件内容的“魔数”都要对）、大小上限、链接与发布日期；
+检查通过后保存时记下的元数据（原文件名、文件类型、大小、sha256 指纹）。
 
 每个检查返回中文错误信息，通过时返回 None；不访问数据库。
 """
@@ -6,10 +7,13 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import zipfile
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
 
 # 允许的扩展名 → 保存时记录的文件类型。只认这几种：政务公开的佐证材料是公文、表格、截图。
@@ -102,6 +106,42 @@ def check_evidence_file(*, name: str, size: int, stream: BinaryIO, max_mb: int) 
     """佐证文件的全部检查，按顺序：扩展名 → 大小 → 内容。返回第一条错误。"""
     return (
         check_extension(name) or check_size(size, max_mb=max_mb) or check_content(extension_of(name), stream)
+    )
+
+
+def upload_name(uploaded_file: UploadedFile) -> str:
+    """上传者给的文件名，去掉路径（有的浏览器会带上 C:\\...\\ 这样的本机路径）。"""
+    return (uploaded_file.name or "").replace("\\", "/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class UploadInfo:
+    """保存上传文件时记下的元数据。"""
+
+    name: str
+    extension: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def describe_upload(uploaded_file: UploadedFile) -> UploadInfo:
+    """上传文件的元数据：原文件名（去掉路径，最多 255 个字符）、扩展名（取自完整的文件名）、按扩展名定的
+    文件类型（不信浏览器报的类型）、大小、sha256 指纹（分块读，读完回到文件开头）。
+    先经 check_evidence_file 检查通过再调用。"""
+    name = upload_name(uploaded_file)
+    ext = extension_of(name)
+    digest = hashlib.sha256()
+    uploaded_file.seek(0)
+    for chunk in uploaded_file.chunks():
+        digest.update(chunk)
+    uploaded_file.seek(0)
+    return UploadInfo(
+        name=name[:255],
+        extension=ext,
+        content_type=CONTENT_TYPES.get(ext, ""),
+        size=uploaded_file.size or 0,
+        sha256=digest.hexdigest(),
     )
 
 

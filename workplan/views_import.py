@@ -16,20 +16,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_tables2 import RequestConfig
 
 from workplan import access
-from workplan.importing import (
-    MAX_YEAR,
-    MIN_YEAR,
-    Decision,
+from workplan.import_preview import (
     ImportRefused,
     check_upload,
     default_title,
-    plan_import_cancel,
-    plan_import_confirm,
     plan_import_preview,
     preview_rows,
     unknown_names,
 )
+from workplan.importing import MAX_YEAR, MIN_YEAR, Decision, plan_import_cancel, plan_import_confirm
 from workplan.models import PlanImport, Section
+from workplan.tables import DateColumn
 
 ACTIONS = [("create", "新建股室"), ("map", "对应已有股室"), ("ignore", "忽略")]
 
@@ -124,7 +121,7 @@ class ConfirmForm(forms.Form):
 
 
 class PlanImportTable(tables.Table):
-    created_at = tables.DateTimeColumn(verbose_name="上传时间", format="Y-m-d H:i")
+    created_at = DateColumn(verbose_name="上传时间", format="Y-m-d H:i")
     source_name = tables.LinkColumn("plan_import_preview", args=[tables.A("pk")], verbose_name="文件")
     year = tables.Column(verbose_name="年度")
     status = tables.Column(verbose_name="状态")

@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from workplan import access, publication
+from workplan.archive_transfer import archive_transfer_dataset
 from workplan.audit import audit_record
 from workplan.calendar_db import calendar_warnings, load_calendar
 from workplan.downloads import private_file_response
@@ -45,7 +46,8 @@ from workplan.models import (
     User,
 )
 from workplan.models.publication import REVIEW_LEVELS
-from workplan.tables import DASH, WorkdayCounter, workdays_text
+from workplan.publication_deadlines import deadline_of
+from workplan.tables import DASH, DateColumn, WorkdayCounter, workdays_text
 from workplan.views_lists import list_response
 from workplan.workdays import WorkdayCalendar
 
@@ -72,11 +74,11 @@ class PublicationTable(tables.Table):
     section = tables.Column(
         accessor="section__name", verbose_name="承办股室", order_by=("section__sort_order",)
     )
-    formed_on = tables.DateColumn(verbose_name="形成日期", format="Y-m-d")
-    due_on = tables.DateColumn(verbose_name="公开时限", format="Y-m-d")
+    formed_on = DateColumn(verbose_name="形成日期")
+    due_on = DateColumn(verbose_name="公开时限")
     deadline = tables.Column(verbose_name="时限情况", empty_values=(), order_by=("due_on",))
     state = tables.Column(verbose_name="状态")
-    published_on = tables.DateColumn(verbose_name="发布日期", format="Y-m-d")
+    published_on = DateColumn(verbose_name="发布日期")
     publish_url = tables.Column(verbose_name="网址", orderable=False)
 
     class Meta:
@@ -225,7 +227,7 @@ def _detail(
     context = {
         "item": item,
         "steps": item.steps.order_by("at", "pk"),
-        "deadline": publication.deadline_of(item, cal=load_calendar(), today=timezone.localdate()),
+        "deadline": deadline_of(item, cal=load_calendar(), today=timezone.localdate()),
         "review_form": review_form if review_form is not None else default_review,
         "review_problem": review_problem,
         "publish_form": publish_form if can_publish else None,
@@ -529,7 +531,7 @@ def publication_archive(request: HttpRequest) -> HttpResponse:
         form = ArchiveMonthForm(request.GET)
         if form.is_valid():
             year, month = form.cleaned_data["month"]
-            data = publication.archive_transfer_dataset(year=year, month=month)
+            data = archive_transfer_dataset(year=year, month=month)
             audit_record(
                 action="publication.archive_export",
                 user=user,

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from workplan import access, spreadsheet
+from workplan import access, sheet_export, sheet_format, sheet_reading, spreadsheet
 from workplan.audit import audit_record
 from workplan.exporting import CONTENT_TYPES, build_dataset, dataset_response
 from workplan.models import PlanImport
@@ -40,7 +40,7 @@ def plan_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     plan = access.get_plan_for_user(request.user, pk)  # type: ignore[arg-type]
     if not access.can_read_all(request.user):  # type: ignore[arg-type]
         raise PermissionDenied("仅办公室和局长可以导出整个计划的任务表")
-    rows = spreadsheet.export_rows(plan)
+    rows = sheet_export.export_rows(plan)
     audit_record(
         action="plan.export",
         user=request.user,
@@ -48,7 +48,7 @@ def plan_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         new={"format": fmt, "rows": len(rows)},
         request=request,  # type: ignore[arg-type]
     )
-    data = build_dataset(spreadsheet.HEADERS, rows, title="工作任务")
+    data = build_dataset(sheet_format.HEADERS, rows, title="工作任务")
     return dataset_response(data, fmt=fmt, filename=f"{plan.year}年工作任务-{plan.pk}")
 
 
@@ -68,12 +68,14 @@ def plan_reimport(request: HttpRequest, pk: int) -> HttpResponse:
                 max_bytes=settings.MAX_UPLOAD_BYTES,
                 request=request,
             )
-        except spreadsheet.SheetFileError as exc:
+        except sheet_reading.SheetFileError as exc:
             form.add_error("file", str(exc))
         else:
             return redirect("plan_reimport_confirm", pk=plan.pk, batch_pk=batch.pk)
     return render(
-        request, "workplan/reimport_upload.html", {"plan": plan, "form": form, "headers": spreadsheet.HEADERS}
+        request,
+        "workplan/reimport_upload.html",
+        {"plan": plan, "form": form, "headers": sheet_format.HEADERS},
     )
 
 

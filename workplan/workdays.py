@@ -10,6 +10,12 @@ import chinese_calendar
 
 ONE_DAY = datetime.timedelta(days=1)
 
+# chinesecalendar's published tables: statutory holidays and the weekend days worked in lieu. Reading them
+# directly gives the library's is_workday answer without its per-call range check (which scans every key).
+_HOLIDAYS = chinese_calendar.holidays
+_LIEU_WORKDAYS = chinese_calendar.workdays
+_OFFICIAL_YEARS = range(min(_HOLIDAYS).year, max(_HOLIDAYS).year + 1)
+
 
 @dataclass(frozen=True)
 class WorkdayCalendar:
@@ -25,19 +31,17 @@ class WorkdayCalendar:
     override_years: frozenset[int] = frozenset()
 
     def is_workday(self, day: datetime.date) -> bool:
+        if isinstance(day, datetime.datetime):
+            day = day.date()
         if day in self.overrides:
             return self.overrides[day]
-        if day.year in self.override_years or not self.has_official_data(day.year):
+        if day.year in self.override_years or day.year not in _OFFICIAL_YEARS:
             return day.weekday() < 5
-        return bool(chinese_calendar.is_workday(day))
+        return day in _LIEU_WORKDAYS or (day.weekday() < 5 and day not in _HOLIDAYS)
 
     @staticmethod
     def has_official_data(year: int) -> bool:
-        try:
-            chinese_calendar.is_workday(datetime.date(year, 1, 1))
-        except NotImplementedError:
-            return False
-        return True
+        return year in _OFFICIAL_YEARS
 
     def is_fallback_year(self, year: int) -> bool:
         """该年既无官方数据、也无办公室录入：只按周末计算。"""

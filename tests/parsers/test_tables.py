@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workplan.parsers.flattened import split_flattened_lines, split_flattened_text
-from workplan.parsers.tables import header_role, parse_table
+from workplan.parsers.table_header import header_role
+from workplan.parsers.tables import parse_table
 from workplan.parsers.types import ParseResult
 
 WEB_COPY = """\

@@ -15,7 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from scoring import engine
-from scoring.closing import appeal_decide, appeal_submit, quarter_finalize
+from scoring.appeals import appeal_decide, appeal_submit
+from scoring.closing import quarter_finalize
 from scoring.models import (
     Appeal,
     AppealStatus,

@@ -18,8 +18,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from scoring.appeals import appeal_decide, appeal_submit
 from scoring.appraisal import appraisal_export, appraisal_rows
-from scoring.closing import appeal_decide, appeal_submit
 from scoring.models import LedgerLine, Rule, SnapshotLedgerLine, SnapshotScore, UnitScore
 from tests.factories import make_section, make_task
 from tests.scoring.test_closing import DUE, PERSONAS, at, clients, close_quarter, compute  # noqa: F401

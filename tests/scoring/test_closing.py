@@ -17,14 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from scoring.closing import (
-    ScoreState,
-    TaskState,
-    diff_snapshots,
-    previous_close_of,
-    quarter_close,
-    quarter_diff,
-)
+from scoring.close_diff import ScoreState, TaskState, diff_snapshots, previous_close_of, quarter_diff
+from scoring.closing import quarter_close
 from scoring.models import (
     LedgerLine,
     QuarterClose,

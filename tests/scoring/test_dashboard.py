@@ -11,6 +11,7 @@ import zoneinfo
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
+import plotly.graph_objects as go
 import pytest
 import time_machine
 from django.contrib.staticfiles import finders
@@ -683,6 +684,27 @@ class TestChartFunctions:
         labels = charts.unique_labels(["<i>章</i>" * 5, "<i>章</i>" * 6], limit=8)
         assert labels[0] != labels[1]
         assert all("<" not in label for label in labels)
+
+    def test_every_figure_is_valid_for_plotly(self):
+        # The charts are plain dicts rendered without plotly's validation (it cost more than the rest of the
+        # page): plotly's own Figure class checks every property name and value here instead.
+        rows = [{"name": "甲", "counts": {"done": 1}, "rates": {"done": 100.0}, "urls": {"done": "/tasks/"}}]
+        ranking = [{"name": "甲", "total": 90.5, "grade": "优秀", "rank": 1, "url": "/tasks/"}]
+        series = [{"name": "甲", "values": [90, None], "url": "/tasks/"}]
+        trend = {"quarters": ["第一季度", "第二季度"], "series": series}
+        heat = {"sections": ["甲"], "chapters": ["一"], "z": [[50.0]], "text": [["1/2"]], "urls": [["/"]]}
+        figures = [
+            charts.completion_figure(rows, [("done", "已完成")], label_limit=8),
+            charts.score_figure(ranking),
+            charts.trend_figure(trend),
+            charts.heatmap_figure(heat),
+        ]
+        for fig in figures:
+            assert fig is not None
+            checked = go.Figure(fig).to_plotly_json()  # raises ValueError on a bad property or value
+            assert len(checked["data"]) == len(fig["data"])
+        heatmap = figures[-1]["data"][0]
+        assert go.Heatmap(colorscale="RdYlGn").colorscale == tuple(tuple(s) for s in heatmap["colorscale"])
 
     def test_heatmap_cells_carry_their_urls(self):
         out = charts.heatmap_chart(

@@ -143,19 +143,51 @@ def test_per_occurrence_deducts_points_times_weighted_count(rs_kw, occurrences, 
     assert line.reason == reason
     assert line.indicator == "A"
     assert result.indicator_scores["A"] == 20 + D(points)
-    assert [s["ref"] for s in line.facts["shares"]] == [o.ref for o in occurrences]
+    assert list(line.facts["refs"]) == [o.ref for o in occurrences]
+    assert sum(g["count"] for g in line.facts["groups"]) == len(occurrences)
 
 
 def test_per_occurrence_records_each_share_and_role_on_the_ledger_line():
     rs = ruleset([ind("A", 20)], [OVERDUE], lead_share="0.7", responsible_share="0.3")
     facts = {"tasks_overdue": (Occurrence("task:12", role="lead"), Occurrence("task:15", share=D("0.5")))}
     line = one_line(score(rs, facts), "R1")
-    assert line.facts["shares"] == [
-        {"ref": "task:12", "share": "0.7", "role": "lead"},
-        {"ref": "task:15", "share": "0.5"},
+    assert list(line.facts["refs"]) == ["task:12", "task:15"]
+    assert line.facts["groups"] == [
+        {"share": "0.7", "count": 1, "role": "lead"},
+        {"share": "0.5", "count": 1},
     ]
     assert line.facts["weighted"] == "1.2"
     assert line.facts["count"] == 2
+
+
+def test_grouped_events_score_like_the_same_events_one_by_one_and_keep_their_notes():
+    rs = ruleset([ind("A", 20)], [OVERDUE], lead_share="0.7", responsible_share="0.3")
+    one_by_one = (
+        Occurrence("task:1", role="lead", note="截止日期2023-03-01"),
+        Occurrence("task:2", role="responsible", note="截止日期2023-03-02"),
+        Occurrence("task:3", role="lead", note="截止日期2023-03-03"),
+    )
+    grouped = engine.Events.of(one_by_one)
+    assert [(g.role, g.refs) for g in grouped.groups] == [
+        ("lead", ("task:1", "task:3")),
+        ("responsible", ("task:2",)),
+    ]
+    assert tuple(grouped) == tuple(sorted(one_by_one, key=lambda o: o.role))
+    a, b = (
+        one_line(score(rs, {"tasks_overdue": one_by_one}), "R1"),
+        one_line(score(rs, {"tasks_overdue": grouped}), "R1"),
+    )
+    assert a == b
+    assert a.points == D("-1.7")
+    assert (
+        a.reason == "逾期未报送进展3项，按分担比例折算为牵头2项×0.7+责任1项×0.3=1.7项，每项扣1分，共扣1.7分"
+    )
+    assert list(a.facts["refs"]) == ["task:1", "task:3", "task:2"]
+    assert list(a.facts["notes"]) == ["截止日期2023-03-01", "截止日期2023-03-03", "截止日期2023-03-02"]
+    assert a.facts["groups"] == [
+        {"share": "0.7", "count": 2, "role": "lead"},
+        {"share": "0.3", "count": 1, "role": "responsible"},
+    ]
 
 
 @pytest.mark.parametrize("value", [None, (), False, D(3)])
@@ -171,7 +203,7 @@ def test_per_occurrence_function_alone_returns_nominal_points_and_reason():
     points, reason, used = engine.score_per_occurrence(OVERDUE, occ("a", "b", "c"))
     assert points == D(-3)
     assert reason == "逾期未报送进展3项，每项扣1分，共扣3分"
-    assert used["refs"] == ["a", "b", "c"]
+    assert list(used["refs"]) == ["a", "b", "c"]
 
 
 # ---- one-off condition (未备案扣5分) -------------------------------------------------------------------

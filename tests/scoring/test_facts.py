@@ -13,14 +13,10 @@ from django.test.utils import CaptureQueriesContext
 
 from scoring import engine
 from scoring.engine import Kind
-from scoring.facts import (
-    FactError,
-    collect_facts,
-    facts_digest,
-    manual_value,
-    period_window,
-)
+from scoring.fact_values import facts_digest, manual_value
+from scoring.facts import collect_facts
 from scoring.models import ManualFact, RuleSet
+from scoring.periods import FactError, period_window
 from scoring.rulefile import load_ruleset_text
 from scoring.rulesets import ruleset_import, ruleset_publish
 from tests.factories import make_report, make_task
@@ -93,15 +89,19 @@ def test_overdue_task_is_shared_by_lead_and_responsible_sections_per_the_rule_se
     units = collect(section_rules())
     lead = facts_by_name(units, sections["lead"])["tasks_overdue"]
     resp = facts_by_name(units, sections["resp"])["tasks_overdue"]
-    assert lead == (
+    assert tuple(lead) == (
         engine.Occurrence(ref=f"task:{task.pk}", share=D("0.7"), note="截止日期2023-02-10", role="lead"),
     )
-    assert resp == (
+    # Events come grouped by (role, share), ready for the engine.
+    assert lead == engine.Events(
+        (engine.EventGroup((f"task:{task.pk}",), D("0.7"), "lead", ("截止日期2023-02-10",)),)
+    )
+    assert tuple(resp) == (
         engine.Occurrence(
             ref=f"task:{task.pk}", share=D("0.3"), note="截止日期2023-02-10", role="responsible"
         ),
     )
-    assert facts_by_name(units, sections["other"])["tasks_overdue"] == ()
+    assert facts_by_name(units, sections["other"])["tasks_overdue"] == engine.NO_EVENTS
 
 
 def test_zero_share_occurrences_are_dropped(plan, sections):
@@ -111,7 +111,7 @@ def test_zero_share_occurrences_are_dropped(plan, sections):
     rs = replace(section_rules(), responsible_share=D(0))
     units = collect(rs)
     assert len(facts_by_name(units, sections["lead"])["tasks_overdue"]) == 1
-    assert facts_by_name(units, sections["resp"])["tasks_overdue"] == ()
+    assert facts_by_name(units, sections["resp"])["tasks_overdue"] == engine.NO_EVENTS
 
 
 def test_overdue_counts_only_tasks_due_before_the_period_end_and_not_closed_by_then(plan, sections):
@@ -145,7 +145,7 @@ def test_overdue_waits_for_a_due_date_on_a_holiday_to_pass_and_for_today(plan, s
     rs = section_rules()
     on_holiday = facts_by_name(collect(rs, "Q4", today=datetime.date(2023, 10, 6)), sections["lead"])
     after = facts_by_name(collect(rs, "Q4", today=datetime.date(2023, 10, 9)), sections["lead"])
-    assert on_holiday["tasks_overdue"] == ()
+    assert on_holiday["tasks_overdue"] == engine.NO_EVENTS
     assert [o.ref for o in after["tasks_overdue"]] == [f"task:{task.pk}"]
 
 
@@ -155,7 +155,7 @@ def test_done_tasks_count_in_the_quarter_they_were_closed(plan, sections):
     accept(make_report(task, lead, quarter=2, status=ReportStatus.DONE))
     closed_by_office = make_task(plan, leads=[lead], status=ReportStatus.DONE)  # no report: quarter unknown
     rs = section_rules()
-    assert facts_by_name(collect(rs, "Q1"), lead)["tasks_done"] == ()
+    assert facts_by_name(collect(rs, "Q1"), lead)["tasks_done"] == engine.NO_EVENTS
     assert [o.ref for o in facts_by_name(collect(rs, "Q2"), lead)["tasks_done"]] == [f"task:{task.pk}"]
     year_refs = {o.ref for o in facts_by_name(collect(rs, "年度"), lead)["tasks_done"]}
     assert year_refs == {f"task:{task.pk}", f"task:{closed_by_office.pk}"}
@@ -195,14 +195,14 @@ def test_missing_and_returned_reports_after_the_deadline(plan, sections):
     rs = section_rules()
     units = collect(rs, "Q1", today=datetime.date(2023, 5, 1))
     # The responsible section's report was returned and not resubmitted: missing (shared 0.3) and returned.
-    assert facts_by_name(units, lead)["reports_missing"] == ()
-    assert facts_by_name(units, resp)["reports_missing"] == (
+    assert facts_by_name(units, lead)["reports_missing"] == engine.NO_EVENTS
+    assert tuple(facts_by_name(units, resp)["reports_missing"]) == (
         engine.Occurrence(f"task:{task.pk}", D("0.3"), "2023年第1季度被退回未重报", "responsible"),
     )
-    assert facts_by_name(units, resp)["reports_returned"] == (
+    assert tuple(facts_by_name(units, resp)["reports_returned"]) == (
         engine.Occurrence(f"report:{returned.pk}", D("0.3"), "第1季度报送被退回2次", "responsible"),
     )
-    assert facts_by_name(units, lead)["reports_returned"] == ()
+    assert facts_by_name(units, lead)["reports_returned"] == engine.NO_EVENTS
 
 
 def test_reports_are_not_missing_before_the_report_deadline(plan, sections):
@@ -211,7 +211,7 @@ def test_reports_are_not_missing_before_the_report_deadline(plan, sections):
     # Q1's deadline: 8 April 2023 is a Saturday, so it moves to Monday 10 April.
     before = facts_by_name(collect(rs, "Q1", today=datetime.date(2023, 4, 10)), sections["lead"])
     after = facts_by_name(collect(rs, "Q1", today=datetime.date(2023, 4, 11)), sections["lead"])
-    assert before["reports_missing"] == ()
+    assert before["reports_missing"] == engine.NO_EVENTS
     assert len(after["reports_missing"]) == 1
 
 
@@ -236,7 +236,9 @@ def test_manual_facts_of_each_kind_become_engine_values(sections):
     )
     errors = ManualFact.objects.create(fact="metadata_errors", value=3, reason="抽查发现", **common)
     notice = ManualFact.objects.create(fact="notices_county", value=["樟政公办〔2023〕2号"], **common)
-    ManualFact.objects.create(fact="features_published", value=1, **{**common, "period": "Q2"})  # other period
+    ManualFact.objects.create(
+        fact="features_published", value=1, **{**common, "period": "Q2"}
+    )  # other period
     facts = facts_by_name(collect(section_rules()), lead)
     assert facts["review_log_missing"] is True
     assert len(facts["features_published"]) == 5  # a per-item rule reads the count as five items
@@ -245,7 +247,7 @@ def test_manual_facts_of_each_kind_become_engine_values(sections):
         engine.BonusItem(f"manual:{bonus.pk}:1", "市政府办通报表扬", "樟府办字〔2023〕5号"),
     )
     assert [o.ref for o in facts["metadata_errors"]] == [f"manual:{errors.pk}:{i}" for i in (1, 2, 3)]
-    assert facts["notices_county"] == (engine.Occurrence("樟政公办〔2023〕2号"),)
+    assert tuple(facts["notices_county"]) == (engine.Occurrence("樟政公办〔2023〕2号", note=""),)
     assert notice.pk
 
 
@@ -278,7 +280,9 @@ def test_bonus_evidence_falls_back_to_the_uploaded_file_name(sections):
         (
             Kind.PER_ITEM,
             ["图解一", "图解二"],
-            (engine.Occurrence("图解一", note="理由"), engine.Occurrence("图解二", note="理由")),
+            engine.Events.of(
+                (engine.Occurrence("图解一", note="理由"), engine.Occurrence("图解二", note="理由"))
+            ),
         ),
     ],
 )

@@ -1,5 +1,5 @@
 """季度报告与通报的 Word（公文格式 GB/T 9704-2012）和 Excel：版面（A4、页边距、字体字号、红头、文号、页码）、
-报告结构与数据（快照优先）、通报的要素、xlsx 数值与防公式注入；页面权限矩阵、审计日志。"""
+报告结构与数据（快照优先）、通报的要素、xlsx 数值与防公式注入。页面见 test_report_views.py。"""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 import time_machine
-from django.test import Client
-from django.urls import reverse
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
@@ -25,19 +23,15 @@ from scoring.reports.quarterly import (
     SOURCE_LIVE,
     SOURCE_SNAPSHOT,
     QuarterlyOptions,
-    build_quarterly_docx,
-    build_quarterly_xlsx,
     collect_quarterly,
-    default_next_steps,
     quarterly_title,
     summarize,
 )
+from scoring.reports.quarterly_doc import build_quarterly_docx, build_quarterly_xlsx, default_next_steps
 from scoring.services import scores_compute
-from tests.conftest import login
 from tests.factories import make_evidence, make_report, make_task
 from tests.scoring.test_facts import LATE, published_ruleset
 from workplan.models import (
-    AuditEntry,
     CriticismNotice,
     NoticeStatus,
     NoticeUnit,
@@ -374,7 +368,12 @@ def test_published_items_and_applications_come_from_the_registers(quarter_data, 
 
     def published(section, day, state="published"):
         return PublicationItem(
-            section=section, title="统计公报", column="统计公报", formed_on=day, due_on=day, state=state,
+            section=section,
+            title="统计公报",
+            column="统计公报",
+            formed_on=day,
+            due_on=day,
+            state=state,
             published_on=day if state == "published" else None,
         )
 
@@ -426,7 +425,7 @@ def test_closed_quarter_uses_the_snapshot(quarter_data, office_user):
 
 
 def test_reversed_snapshot_lines_are_not_reported_as_problems(quarter_data, sections, office_user, resp_user):
-    from scoring.closing import appeal_decide, appeal_submit
+    from scoring.appeals import appeal_decide, appeal_submit
     from scoring.models import SnapshotLedgerLine
 
     with time_machine.travel(NOW, tick=False):
@@ -578,135 +577,3 @@ def test_issued_notice_keeps_its_own_texts_and_number(notice, office_user):
     assert "予以通报批评" in opinion and "责令限期整改。" in opinion
     assert "请于2023年5月10日前完成整改。" in lines
     assert "2023年4月25日" in lines
-
-
-# ---- pages ---------------------------------------------------------------------------------------------
-
-PERSONAS = ["office", "director", "lead", "resp", "outsider", "readonly"]
-ALLOWED = {"office", "director"}
-
-
-@pytest.fixture
-def clients(office_user, director, lead_user, resp_user, outsider, readonly_user):
-    users = dict(
-        office=office_user,
-        director=director,
-        lead=lead_user,
-        resp=resp_user,
-        outsider=outsider,
-        readonly=readonly_user,
-    )
-    result = {name: login(user) for name, user in users.items()}
-    result["anonymous"] = Client()
-    return result
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-def post_data(plan, **kwargs) -> dict:
-    data = {
-        "year": 2023,
-        "quarter": 1,
-        "plan": plan.pk,
-        "next_steps": NEXT_STEPS,
-        "doc_number": "樟统发〔2023〕5号",
-        "recipients": "",
-        "cc": "",
-        "signed_on": "2023-04-12",
-        "format": "docx",
-    }
-    data.update(kwargs)
-    return data
-
-
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_quarterly_page_is_for_office_and_director(quarter_data, clients, persona, frozen):
-    response = clients[persona].get(reverse("report_quarterly"))
-    assert response.status_code == (200 if persona in ALLOWED else 403)
-    if persona in ALLOWED:
-        body = response.content.decode()
-        assert "樟树市统计局2023年第一季度政务公开工作情况" in body  # defaults to the quarter just ended
-        assert "加快推进重点任务" in body  # the textarea is prefilled
-        assert "实时数据" in body
-
-
-def test_quarterly_page_sends_anonymous_users_to_login(clients):
-    response = clients["anonymous"].get(reverse("report_quarterly"))
-    assert response.status_code == 302 and reverse("login") in response["Location"]
-
-
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_quarterly_download_is_for_office_and_director(quarter_data, clients, persona, frozen):
-    response = clients[persona].post(reverse("report_quarterly_download"), post_data(quarter_data["plan"]))
-    if persona not in ALLOWED:
-        assert response.status_code == 403
-        assert not AuditEntry.objects.filter(action="report.quarterly.generate").exists()
-        return
-    assert response.status_code == 200
-    assert response["Content-Type"] == gongwen.DOCX_CONTENT_TYPE
-    assert "attachment" in response["Content-Disposition"]
-    doc = open_docx(response.content)
-    assert "（一）压实牵头责任。每月调度一次任务进展。" in texts(doc)
-    entry = AuditEntry.objects.get(action="report.quarterly.generate")
-    assert entry.username == persona
-    assert entry.new_value["format"] == "docx" and entry.new_value["source"] == SOURCE_LIVE
-
-
-def test_quarterly_download_as_xlsx(quarter_data, clients, frozen):
-    response = clients["office"].post(
-        reverse("report_quarterly_download"), post_data(quarter_data["plan"], format="xlsx")
-    )
-    assert response.status_code == 200
-    book = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["任务推进情况", "考核得分"]
-    assert AuditEntry.objects.get(action="report.quarterly.generate").new_value["format"] == "xlsx"
-
-
-def test_quarterly_download_refuses_get(clients):
-    assert clients["office"].get(reverse("report_quarterly_download")).status_code == 405
-
-
-def test_quarterly_download_redisplays_the_form_on_errors(quarter_data, clients, frozen):
-    response = clients["office"].post(
-        reverse("report_quarterly_download"), post_data(quarter_data["plan"], next_steps="", year=2022)
-    )
-    assert response.status_code == 400
-    body = response.content.decode()
-    assert "这个字段是必填项" in body or "required" in body
-    assert "与报告年度不一致" in body
-    assert not AuditEntry.objects.filter(action="report.quarterly.generate").exists()
-
-
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_notice_docx_is_for_office_and_director(notice, clients, persona):
-    response = clients[persona].get(reverse("notice_docx", args=[notice.pk]))
-    if persona not in ALLOWED:
-        assert response.status_code == 403
-        return
-    assert response.status_code == 200
-    assert response["Content-Type"] == gongwen.DOCX_CONTENT_TYPE
-    assert "关于2023年第一季度政务公开工作任务落实情况的通报" in texts(open_docx(response.content))
-    entry = AuditEntry.objects.get(action="notice.docx")
-    assert entry.object_id == str(notice.pk) and entry.username == persona
-
-
-def test_discarded_or_missing_notices_are_not_found(notice, clients):
-    notice.status = NoticeStatus.DISCARDED
-    notice.save(update_fields=["status"])
-    assert clients["office"].get(reverse("notice_docx", args=[notice.pk])).status_code == 404
-    assert clients["office"].get(reverse("notice_docx", args=[999999])).status_code == 404
-
-
-def test_notice_docx_refuses_post(notice, clients):
-    assert clients["office"].post(reverse("notice_docx", args=[notice.pk])).status_code == 405
-
-
-def test_nav_shows_quarterly_report_to_office_and_director_only(quarter_data, clients, frozen):
-    url = reverse("report_quarterly")
-    assert url in clients["office"].get(reverse("home")).content.decode()
-    assert url in clients["director"].get(reverse("home")).content.decode()
-    assert url not in clients["lead"].get(reverse("home")).content.decode()

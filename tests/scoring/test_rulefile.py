@@ -9,15 +9,9 @@ import pytest
 
 from scoring import engine
 from scoring.engine import Kind, Mode
-from scoring.rulefile import (
-    KIND_LABELS,
-    RuleFileError,
-    dump_ruleset_yaml,
-    load_rulefile,
-    load_ruleset_text,
-    same_except_version,
-    with_version,
-)
+from scoring.rulefile import RuleFileError, load_rulefile, load_ruleset_text
+from scoring.rulefile_dump import dump_ruleset_yaml, same_except_version, with_version
+from scoring.rulefile_schema import KIND_LABELS
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "rules"
 

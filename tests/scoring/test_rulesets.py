@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from scoring.engine import Kind
 from scoring.models import Indicator, Rule, RuleKind, RuleSet, RuleSetStatus
-from scoring.rulefile import KIND_LABELS, load_rulefile, load_ruleset_text
+from scoring.rulefile import load_rulefile, load_ruleset_text
+from scoring.rulefile_schema import KIND_LABELS
 from scoring.rulesets import (
     RuleSetRefused,
     engine_ruleset,

@@ -169,7 +169,7 @@ def test_it_prints_one_json_object_with_decimals_as_strings(files):
             "refs": ["task:12", "task:15"],
             "count": 2,
             "weighted": "1.7",
-            "shares": [{"ref": "task:12", "share": "0.7", "role": "lead"}, {"ref": "task:15", "share": "1"}],
+            "groups": [{"share": "0.7", "count": 1, "role": "lead"}, {"share": "1", "count": 1}],
         },
     }
     for unit in data["units"]:

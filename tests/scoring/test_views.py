@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -13,7 +14,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django_q.conf import Conf
+from django_q.models import OrmQ
 
+from scoring.access import _ref_shares
 from scoring.models import LedgerLine, ManualFact, Rule, ScoreRun, UnitScore
 from scoring.rulesets import ruleset_new_version
 from scoring.services import manual_fact_set, scores_compute
@@ -244,7 +248,32 @@ def test_the_drill_down_links_to_the_task_and_its_evidence(scored, clients):
     page = clients["lead"].get(reverse("ledger_line_detail", args=[scored["line"].pk])).content.decode()
     assert reverse("task_detail", args=[scored["task"].pk]) in page
     assert scored["evidence"].url in page
-    assert "0.7" in page and "牵头" in page
+    task_ref = f"task:{scored['task'].pk}"
+    assert re.search(rf"<td>{task_ref}</td>\s*<td>0.7</td>\s*<td>牵头</td>", page), page
+    assert "截止日期" in page  # the event's note from the facts (its due date)
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [
+        # Current ledger lines: groups give share, role and count in the order of refs.
+        (
+            {
+                "refs": ["task:1", "task:2", "task:3"],
+                "groups": [{"share": "0.7", "count": 2, "role": "lead"}, {"share": "1", "count": 1}],
+            },
+            [("0.7", "lead"), ("0.7", "lead"), ("1", "")],
+        ),
+        # Lines written before grouping listed each share.
+        (
+            {"refs": ["task:1"], "shares": [{"ref": "task:1", "share": "0.3", "role": "responsible"}]},
+            [("0.3", "responsible")],
+        ),
+        ({"refs": ["task:1", "task:2"]}, [("", ""), ("", "")]),
+    ],
+)
+def test_drill_down_reads_each_ref_share_from_the_line_facts(facts, expected):
+    assert _ref_shares(facts, len(facts["refs"])) == expected
 
 
 def test_the_bonus_line_drills_down_to_the_manual_fact_evidence(scored, clients, sections):
@@ -288,6 +317,20 @@ def test_compute_offers_only_published_rule_sets(scored, clients):
     assert response.status_code == 400
     page = clients["office"].get(reverse("score_compute")).content.decode()
     assert "最近的计分" in page and "模拟" in page and "正式" in page
+
+
+def test_compute_is_queued_on_the_long_cluster(scored, clients, office_user, settings, monkeypatch):
+    # Tests run django-q2 in sync mode; switch it off to see the row the ORM broker stores.
+    monkeypatch.setattr(Conf, "SYNC", False)
+    response = clients["office"].post(
+        reverse("score_compute_run"), {"ruleset": scored["ruleset"].pk, "year": 2023, "period": "Q2"}
+    )
+    assert response.status_code == 302
+    queued = OrmQ.objects.get()
+    assert queued.key == settings.Q_LONG_CLUSTER == "long"
+    assert queued.func() == "scoring.tasks.compute_scores"
+    assert tuple(queued.task["args"]) == (scored["ruleset"].pk, 2023, "Q2", office_user.pk)  # ids only
+    assert not ScoreRun.objects.filter(period="Q2").exists()  # only queued, not run
 
 
 def test_invalid_manual_fact_is_shown_with_its_error(scored, clients, sections):

@@ -10,14 +10,8 @@ from django.conf import settings
 from django.test import override_settings
 
 from tests.conftest import ROOT, SAMPLE_PLAN
-from workplan.importing import (
-    Decision,
-    ImportRefused,
-    plan_import_cancel,
-    plan_import_confirm,
-    plan_import_from_bytes,
-    plan_import_preview,
-)
+from workplan.import_preview import ImportRefused, plan_import_preview
+from workplan.importing import Decision, plan_import_cancel, plan_import_confirm, plan_import_from_bytes
 from workplan.models import (
     AssignmentRole,
     AuditEntry,

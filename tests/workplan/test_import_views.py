@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from tests.conftest import ROOT, SAMPLE_PLAN
-from workplan.importing import plan_import_preview
+from workplan.import_preview import plan_import_preview
 from workplan.models import AuditEntry, PlanImport, Section, SectionAlias, Task, WorkPlan
 from workplan.seed import sections_seed
 

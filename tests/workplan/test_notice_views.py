@@ -1,5 +1,6 @@
-"""通报整改页面（workplan/views_notices.py、scoring/views_triggers.py）：每个页面 × 每个角色的权限矩阵
-（404/403/405、匿名跳登录），起草 → 修改 → 印发 → 答复 → 退回 → 再答复 → 销号的整页流程，409 冲突页，
+"""通报整改页面（workplan/views_notices.py、views_rectification.py、views_interviews.py、
+scoring/views_triggers.py）：每个页面 × 每个角色的权限矩阵（404/403/405、匿名跳登录），
+起草 → 修改 → 印发 → 答复 → 退回 → 再答复 → 销号的整页流程，409 冲突页，
 上级通报登记、约谈与后续事项、导出、材料下载、列表查询数、导航。
 """
 
@@ -19,11 +20,12 @@ from django.urls import reverse
 from tests.factories import make_section
 from tests.workplan.test_notices import DEADLINE, answer, draft, issue, verify
 from tests.workplan.test_uploads import make_pdf
-from workplan import notices
+from workplan import interviews, notices, rectification
 from workplan import urls as workplan_urls
 from workplan.models import (
     AuditEntry,
     CriticismNotice,
+    Interview,
     NoticeStatus,
     RectificationItem,
     RectificationStatus,
@@ -49,7 +51,7 @@ def world(office_user, lead_user, sections) -> World:
     item = RectificationItem.objects.get(notice=issued)
     answer(lead_user, item)
     pending = draft(office_user, [sections["lead"]], title="草稿通报")
-    interview = notices.interview_create(
+    interview = interviews.interview_create(
         user=office_user,
         held_on=datetime.date(2023, 10, 9),
         sections=[sections["lead"]],
@@ -330,7 +332,7 @@ def test_a_stale_answer_gets_409_and_keeps_the_text(as_lead, world):
 
 def test_a_stale_verification_gets_409(as_office, office_user, lead_user, world):
     item = RectificationItem.objects.get(pk=world.item)
-    verify(office_user, item, notices.RETURN, "先退回")
+    verify(office_user, item, rectification.RETURN, "先退回")
     response = as_office.post(
         reverse("rectification_verify", args=[world.item]), {"version": 2, "decision": "close"}
     )
@@ -379,7 +381,7 @@ def test_interviews_and_their_follow_up_items(as_office, as_lead, as_director, w
             "notice": world.issued,
         },
     )
-    interview = notices.Interview.objects.get(subject="连续低分约谈")
+    interview = Interview.objects.get(subject="连续低分约谈")
     assert response["Location"] == reverse("interview_detail", args=[interview.pk])
     response = as_office.post(
         reverse("interview_item_add", args=[interview.pk]),

@@ -1,5 +1,6 @@
-"""通报批评与整改的服务（workplan/notices.py）：编号连续且唯一（含并发重取号）、草稿无号、已印发不可改、
-上级通报登记、整改答复 → 退回 → 再答复 → 销号（含 409 冲突）、约谈及后续事项、审计日志。
+"""通报批评、整改与约谈的服务（workplan/notices.py、rectification.py、interviews.py）：
+编号连续且唯一（含并发重取号）、草稿无号、已印发不可改、上级通报登记、
+整改答复 → 退回 → 再答复 → 销号（含 409 冲突）、约谈及后续事项、审计日志。
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.db import IntegrityError, transaction
 
 from tests.factories import make_user
 from tests.workplan.test_uploads import make_pdf, make_png
-from workplan import notices
+from workplan import interviews, notices, rectification
 from workplan.models import (
     AuditEntry,
     CriticismNotice,
@@ -70,11 +71,11 @@ def answer(user, item, **kw):
     kw.setdefault("response", "已完成整改，补发了统计公报。")
     if "uploaded_file" not in kw and "link" not in kw:
         kw["uploaded_file"] = pdf()
-    return notices.rectification_answer(item=item, user=user, expected_version=item.version, **kw)
+    return rectification.rectification_answer(item=item, user=user, expected_version=item.version, **kw)
 
 
 def verify(user, item, decision, comment=""):
-    return notices.rectification_verify(
+    return rectification.rectification_verify(
         item=item, user=user, expected_version=item.version, decision=decision, comment=comment
     )
 
@@ -318,7 +319,7 @@ class TestRectification:
         assert item.response_file_name == "整改报告.pdf" and item.response_file.name.endswith(".pdf")
         assert "整改报告" not in item.response_file.name  # the stored name is random
 
-        item = verify(office_user, item, notices.RETURN, "缺少整改前后对比")
+        item = verify(office_user, item, rectification.RETURN, "缺少整改前后对比")
         assert (item.status, item.return_count, item.verify_comment) == (
             RectificationStatus.RETURNED,
             1,
@@ -331,7 +332,7 @@ class TestRectification:
         assert item.status == RectificationStatus.SUBMITTED
         assert item.response_file_name == "整改报告.pdf" and item.response_link.startswith("https://")
 
-        item = verify(office_user, item, notices.CLOSE)
+        item = verify(office_user, item, rectification.CLOSE)
         assert (item.status, item.verified_by, item.return_count, item.version) == (
             RectificationStatus.CLOSED,
             office_user,
@@ -347,8 +348,8 @@ class TestRectification:
 
     def test_a_stale_answer_is_a_conflict_and_keeps_the_text(self, lead_user, item):
         answer(lead_user, item)
-        with pytest.raises(notices.RectificationConflict) as exc:
-            notices.rectification_answer(
+        with pytest.raises(rectification.RectificationConflict) as exc:
+            rectification.rectification_answer(
                 item=item,
                 user=lead_user,
                 expected_version=1,
@@ -359,9 +360,9 @@ class TestRectification:
 
     def test_a_stale_verification_is_a_conflict(self, office_user, lead_user, item):
         submitted = answer(lead_user, item)
-        verify(office_user, submitted, notices.RETURN, "不完整")
-        with pytest.raises(notices.RectificationConflict):
-            verify(office_user, submitted, notices.CLOSE)
+        verify(office_user, submitted, rectification.RETURN, "不完整")
+        with pytest.raises(rectification.RectificationConflict):
+            verify(office_user, submitted, rectification.CLOSE)
         assert RectificationItem.objects.get(pk=item.pk).status == RectificationStatus.RETURNED
 
     def test_a_conflicting_upload_leaves_no_file_behind(self, lead_user, item, settings):
@@ -371,25 +372,25 @@ class TestRectification:
 
         answer(lead_user, item)
         before = stored()
-        with pytest.raises(notices.RectificationConflict):
-            notices.rectification_answer(
+        with pytest.raises(rectification.RectificationConflict):
+            rectification.rectification_answer(
                 item=item, user=lead_user, expected_version=1, response="x", uploaded_file=pdf()
             )
         assert stored() == before
 
     def test_closed_items_cannot_be_answered(self, office_user, lead_user, item):
-        closed = verify(office_user, answer(lead_user, item), notices.CLOSE)
+        closed = verify(office_user, answer(lead_user, item), rectification.CLOSE)
         with pytest.raises(ValidationError, match="已销号"):
             answer(lead_user, closed)
 
     def test_only_submitted_items_are_verified(self, office_user, item):
         with pytest.raises(ValidationError, match="不在待核验状态"):
-            verify(office_user, item, notices.CLOSE)
+            verify(office_user, item, rectification.CLOSE)
 
     def test_returning_needs_a_comment(self, office_user, lead_user, item):
         submitted = answer(lead_user, item)
         with pytest.raises(ValidationError, match="核验意见"):
-            verify(office_user, submitted, notices.RETURN, "  ")
+            verify(office_user, submitted, rectification.RETURN, "  ")
 
     @pytest.mark.parametrize(
         ("kw", "field"),
@@ -425,14 +426,14 @@ class TestRectification:
     def test_only_the_office_verifies(self, request, persona, lead_user, item):
         submitted = answer(lead_user, item)
         with pytest.raises(PermissionDenied):
-            verify(request.getfixturevalue(persona), submitted, notices.CLOSE)
+            verify(request.getfixturevalue(persona), submitted, rectification.CLOSE)
 
     def test_overdue_items_are_open_ones_past_their_deadline(self, office_user, lead_user, item, sections):
         qs = RectificationItem.objects.all()
-        assert list(notices.overdue_items(qs, today=DEADLINE)) == []
-        assert list(notices.overdue_items(qs, today=DEADLINE + datetime.timedelta(days=1))) == [item]
-        verify(office_user, answer(lead_user, item), notices.CLOSE)
-        assert list(notices.overdue_items(qs, today=DEADLINE + datetime.timedelta(days=1))) == []
+        assert list(rectification.overdue_items(qs, today=DEADLINE)) == []
+        assert list(rectification.overdue_items(qs, today=DEADLINE + datetime.timedelta(days=1))) == [item]
+        verify(office_user, answer(lead_user, item), rectification.CLOSE)
+        assert list(rectification.overdue_items(qs, today=DEADLINE + datetime.timedelta(days=1))) == []
 
 
 # ---- interviews ------------------------------------------------------------------------------------------
@@ -440,7 +441,7 @@ class TestRectification:
 
 class TestInterviews:
     def test_an_interview_with_a_follow_up_item(self, office_user, lead_user, issued, sections):
-        interview = notices.interview_create(
+        interview = interviews.interview_create(
             user=office_user,
             held_on=datetime.date(2023, 10, 9),
             sections=[sections["lead"]],
@@ -450,7 +451,7 @@ class TestInterviews:
             agreed="两周内补齐统计公报",
             notice=issued,
         )
-        item = notices.interview_item_add(
+        item = interviews.interview_item_add(
             interview=interview,
             user=office_user,
             section=sections["lead"],
@@ -459,13 +460,13 @@ class TestInterviews:
         )
         assert (item.interview, item.notice, item.status) == (interview, None, RectificationStatus.OPEN)
         # Handled like a notice's item.
-        closed = verify(office_user, answer(lead_user, item), notices.CLOSE)
+        closed = verify(office_user, answer(lead_user, item), rectification.CLOSE)
         assert closed.status == RectificationStatus.CLOSED
         actions = set(AuditEntry.objects.values_list("action", flat=True))
         assert {"interview.create", "rectification.add"} <= actions
 
     def test_the_follow_up_section_must_have_been_interviewed(self, office_user, sections):
-        interview = notices.interview_create(
+        interview = interviews.interview_create(
             user=office_user,
             held_on=datetime.date(2023, 10, 9),
             sections=[sections["lead"]],
@@ -473,7 +474,7 @@ class TestInterviews:
             subject="约谈",
         )
         with pytest.raises(ValidationError, match="被约谈的股室"):
-            notices.interview_item_add(
+            interviews.interview_item_add(
                 interview=interview,
                 user=office_user,
                 section=sections["resp"],
@@ -498,12 +499,12 @@ class TestInterviews:
         }
         args.update(kw)
         with pytest.raises(ValidationError) as exc:
-            notices.interview_create(user=office_user, **args)
+            interviews.interview_create(user=office_user, **args)
         assert field in exc.value.error_dict
 
     def test_only_the_office_records_interviews(self, director, sections):
         with pytest.raises(PermissionDenied):
-            notices.interview_create(
+            interviews.interview_create(
                 user=director,
                 held_on=datetime.date(2023, 10, 9),
                 sections=[sections["lead"]],

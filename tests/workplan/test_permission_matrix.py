@@ -20,7 +20,7 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, reverse
 
 from tests.factories import make_application, make_evidence, make_report, make_task
 from workplan import urls as workplan_urls
-from workplan.importing import plan_import_preview
+from workplan.import_preview import plan_import_preview
 from workplan.models import (
     AppealKind,
     ApplicationAppeal,

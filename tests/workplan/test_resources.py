@@ -15,11 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import make_task, make_user
-from workplan import spreadsheet
+from workplan import sheet_format
 from workplan.models import AssignmentRole, Role, Task, TaskAssignment
 from workplan.resources import TaskResource
 
-H = list(spreadsheet.HEADERS)
+H = list(sheet_format.HEADERS)
 
 
 def dataset(*rows, headers=H) -> tablib.Dataset:

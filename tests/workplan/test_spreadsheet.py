@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import make_task
-from workplan import spreadsheet
+from workplan import sheet_export, sheet_format, spreadsheet
 from workplan.exporting import build_dataset
 from workplan.models import (
     AssignmentRole,
@@ -26,16 +26,11 @@ from workplan.models import (
 )
 from workplan.parsers.text import match_key
 from workplan.sections import SectionResolver
-from workplan.spreadsheet import (
-    CurrentTask,
-    PlanSnapshot,
-    SheetApplyError,
-    SheetFileError,
-    diff_sheet,
-    validate_table,
-)
+from workplan.sheet_diff import CurrentTask, PlanSnapshot, diff_sheet
+from workplan.sheet_reading import SheetFileError, validate_table
+from workplan.spreadsheet import SheetApplyError
 
-H = list(spreadsheet.HEADERS)
+H = list(sheet_format.HEADERS)
 MAX = 20 * 1024 * 1024
 
 
@@ -80,7 +75,7 @@ def error_texts(result):
     ],
 )
 def test_headers_are_recognised_in_simplified_or_traditional(header, key):
-    assert spreadsheet.header_column(header) == key
+    assert sheet_format.header_column(header) == key
 
 
 @pytest.mark.parametrize(
@@ -99,13 +94,13 @@ def test_headers_are_recognised_in_simplified_or_traditional(header, key):
     ],
 )
 def test_dates_are_read_in_the_usual_spellings(value, expected):
-    assert spreadsheet.parse_date(value) == expected
+    assert sheet_format.parse_date(value) == expected
 
 
 @pytest.mark.parametrize("value", ["2023-13-01", "2023-02-30", "年底前", "6/30"])
 def test_unreadable_dates_are_rejected_with_the_original_text(value):
     with pytest.raises(ValueError, match=f"无法识别的日期“{value}”"):
-        spreadsheet.parse_date(value)
+        sheet_format.parse_date(value)
 
 
 @pytest.mark.parametrize(
@@ -114,12 +109,12 @@ def test_unreadable_dates_are_rejected_with_the_original_text(value):
      ("每半年", "half_yearly"), ("yearly", "yearly")],
 )  # fmt: skip
 def test_recurrence_labels_map_to_stored_values(value, expected):
-    assert spreadsheet.parse_recurrence(value) == expected
+    assert sheet_format.parse_recurrence(value) == expected
 
 
 def test_unknown_recurrence_lists_the_allowed_labels():
     with pytest.raises(ValueError, match="无法识别的周期“每两周”，可填：一次性、每月"):
-        spreadsheet.parse_recurrence("每两周")
+        sheet_format.parse_recurrence("每两周")
 
 
 @pytest.mark.parametrize(
@@ -128,11 +123,11 @@ def test_unknown_recurrence_lists_the_allowed_labels():
      ("'引号开头", "'引号开头"), ("  标题 \r\n", "标题"), (12.0, "12"), (None, "")],
 )  # fmt: skip
 def test_clean_text_undoes_the_export_formula_guard(value, expected):
-    assert spreadsheet.clean_text(value) == expected
+    assert sheet_format.clean_text(value) == expected
 
 
 def test_section_cells_split_on_common_separators():
-    assert spreadsheet.split_section_names("综合股、法规股，农业股;综合股\n普查中心") == [
+    assert sheet_format.split_section_names("综合股、法规股，农业股;综合股\n普查中心") == [
         "综合股",
         "法规股",
         "农业股",
@@ -305,7 +300,7 @@ def xlsx_bytes(rows) -> bytes:
 
 
 def exported_workbook(plan) -> openpyxl.Workbook:
-    data = bytes(build_dataset(H, spreadsheet.export_rows(plan)).export("xlsx"))
+    data = bytes(build_dataset(H, sheet_export.export_rows(plan)).export("xlsx"))
     return openpyxl.load_workbook(io.BytesIO(data))
 
 

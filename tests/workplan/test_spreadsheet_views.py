@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import make_task
-from workplan import spreadsheet
+from workplan import sheet_format, spreadsheet
 from workplan.models import AssignmentRole, AuditEntry, PlanImport, Recurrence, Task, TaskAssignment
 
 
@@ -43,7 +43,7 @@ def upload(client, plan, wb, name="任务.xlsx"):
 @pytest.fixture
 def batch(plan, office_user, task):
     wb = openpyxl.Workbook()
-    wb.active.append(list(spreadsheet.HEADERS))
+    wb.active.append(list(sheet_format.HEADERS))
     wb.active.append([task.code, task.number_path, "改过的标题", "", "综合股", "法规股", "", "", "一次性"])
     buffer = io.BytesIO()
     wb.save(buffer)
@@ -159,7 +159,7 @@ class TestExport:
         response = as_office.get(export_url(plan, "csv"))
         assert response.content.startswith("\ufeff".encode())
         text = response.content.decode("utf-8-sig")
-        assert text.splitlines()[0] == ",".join(spreadsheet.HEADERS)
+        assert text.splitlines()[0] == ",".join(sheet_format.HEADERS)
         assert "'@SUM(A1)" in text and "2023-06-30" in text
 
     @pytest.mark.parametrize("fmt", ["xlsx", "csv"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import struct
 import zipfile
@@ -11,6 +12,7 @@ import zlib
 import docx
 import openpyxl
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from workplan import uploads
 
@@ -143,6 +145,21 @@ def test_content_check_leaves_the_stream_at_the_start():
 )
 def test_extension_is_lowercase_and_ignores_directories(name, ext):
     assert uploads.extension_of(name) == ext
+
+
+def test_describe_upload_records_name_type_size_and_sha256_read_in_chunks():
+    content = make_pdf() + b"%" * 200_000  # several 64 KB chunks
+    uploaded = SimpleUploadedFile("C:\\Users\\x\\通报.PDF", content, "text/plain")
+    uploaded.read(10)
+
+    info = uploads.describe_upload(uploaded)
+
+    assert info.name == "通报.PDF"
+    assert info.extension == "pdf"
+    assert info.content_type == "application/pdf"  # from the extension, not what the browser said
+    assert info.size == len(content)
+    assert info.sha256 == hashlib.sha256(content).hexdigest()
+    assert uploaded.tell() == 0
 
 
 @pytest.mark.parametrize(

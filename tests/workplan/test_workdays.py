@@ -66,3 +66,20 @@ def test_office_overrides_win_and_cover_the_year():
     # an override can also correct a covered year
     cal = WorkdayCalendar(overrides={dt.date(2023, 10, 9): False})
     assert not cal.is_workday(dt.date(2023, 10, 9))
+
+
+def test_every_day_of_the_official_years_matches_chinesecalendar():
+    """日历直接读 chinesecalendar 的节假日与调休表：在它有数据的每一年，逐日与它的 is_workday 相同。"""
+    import chinese_calendar
+
+    cal = WorkdayCalendar()
+    first, last = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
+    day = dt.date(first, 1, 1)
+    checked = 0
+    while day.year <= last:
+        assert cal.is_workday(day) is chinese_calendar.is_workday(day), day
+        checked += 1
+        day += dt.timedelta(days=1)
+    assert checked > 365 * 10
+    assert cal.is_workday(dt.datetime(2023, 10, 7, 9, 30)) is True  # 调休上班日，带时刻也按日期判断
+    assert cal.has_official_data(last) and not cal.has_official_data(last + 1)

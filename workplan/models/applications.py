@@ -11,6 +11,7 @@ import datetime
 from django.conf import settings
 from django.db import models
 
+from workplan.models.base import RegisteredRecord
 from workplan.models.plan import Section
 
 # 《政府信息公开条例》第三十三条：20个工作日内答复；经工作机构负责人同意可延长，最长不超过20个工作日。
@@ -98,7 +99,7 @@ class ApplicationQuerySet(models.QuerySet["Application"]):
         return self.filter(received_on__year__lte=year).exclude(received_on__lt=start, replied_on__lt=start)
 
 
-class Application(models.Model):
+class Application(RegisteredRecord):
     """一件政府信息公开申请（依申请公开登记簿的一行）。
 
     申请人姓名或名称是个人信息：只在登记簿页面与导出中出现，不写入后台任务参数、通知、审计日志或运行记录。
@@ -140,8 +141,6 @@ class Application(models.Model):
         related_name="+",
         verbose_name="登记人",
     )
-    created_at = models.DateTimeField("登记时间", auto_now_add=True)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     objects = ApplicationQuerySet.as_manager()
 

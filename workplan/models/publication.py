@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from workplan.models.base import RegisteredRecord
 from workplan.models.plan import Section, Task
 
 # 《政府信息公开条例》第二十六条：属于主动公开范围的政府信息，应当自该政府信息形成或者变更之日起
@@ -98,7 +99,7 @@ class PublicationItemQuerySet(models.QuerySet["PublicationItem"]):
         )
 
 
-class PublicationItem(models.Model):
+class PublicationItem(RegisteredRecord):
     """发布信息登记台账的一条：承办股室拟稿（正文和/或附件），经初审、复审、终审后由办公室发布并登记网址与日期。
 
     due_on（公开时限）= 信息形成日期之后第 20 个工作日，按工作日历计算后保存（以便筛选与计分），
@@ -142,7 +143,6 @@ class PublicationItem(models.Model):
         related_name="+",
         verbose_name="拟稿人",
     )
-    created_at = models.DateTimeField("登记时间", auto_now_add=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -152,7 +152,6 @@ class PublicationItem(models.Model):
         verbose_name="提交人",
     )
     submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
     version = models.PositiveIntegerField("版本", default=1)
 
     objects = PublicationItemQuerySet.as_manager()

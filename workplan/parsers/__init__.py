@@ -97,7 +97,8 @@ def _paragraph_lines(blocks: list[Block]) -> list[str]:
 def _parse_docx(blocks: list[Block], *, year: int | None) -> ParseResult:
     """Word：第一个表头可识别的表格起按表格解析；此后的表格（续表、分章的表）与夹在表格间的“一、…”段落
     一并纳入，表格行号按各表行依次累计。表格前的段落交给正文解析器取标题、年度、上级文号。"""
-    from .tables import find_header, heading_parts, parse_table
+    from .table_header import find_header, heading_parts
+    from .tables import parse_table
 
     tables = [b for b in blocks if b.kind == "table"]
     first = next(
@@ -150,7 +151,8 @@ def _parse_docx(blocks: list[Block], *, year: int | None) -> ParseResult:
 
 def _parse_sheets(sheets: list[tuple[str, list[list[str]]]], *, year: int | None) -> ParseResult:
     """Excel/CSV：取第一个表头可识别的工作表；都认不出时对第一个有内容的表报告找到了什么。"""
-    from .tables import find_header, parse_table
+    from .table_header import find_header
+    from .tables import parse_table
 
     filled = [(name, rows) for name, rows in sheets if any(c.strip() for row in rows for c in row)]
     if not filled:

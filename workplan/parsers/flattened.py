@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from .annotations import looks_like_unit, split_section_names
-from .tables import SEQ_RE, Columns, find_header, header_role, heading_parts
+from .table_header import SEQ_RE, Columns, find_header, header_role, heading_parts
 from .types import ParseIssue
 
 _SEPARATOR_CELL_RE = re.compile(r"^:?-{2,}:?$|^[-—=＝─━ ]*$")

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from workplan.importing import ImportRefused, check_upload, plan_import_from_bytes
+from workplan.import_preview import ImportRefused, check_upload
+from workplan.importing import plan_import_from_bytes
 from workplan.models import User
 from workplan.parsers import ParseResult, parse_plan_bytes
 

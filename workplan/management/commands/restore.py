@@ -8,7 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from workplan.backup import RestoreRefused, archive_verify, backup_restore, model_title
+from workplan.backup import model_title
+from workplan.restoring import RestoreRefused, archive_verify, backup_restore
 
 
 class Command(BaseCommand):
