@@ -35,14 +35,14 @@ from workplan.models import (
     OfficeSettings,
     ProgressReport,
     ReportStatus,
-    ReviewState,
     Section,
     Task,
     TaskAssignment,
     WorkPlan,
 )
-from workplan.periods import previous_quarter, quarter_end, quarter_of, report_deadline, report_expected
-from workplan.reminders import STATE_NOT_SUBMITTED, STATE_RETURNED
+from workplan.outstanding import CLOSED_STATUSES, STATE_NOT_SUBMITTED, report_states, section_roles
+from workplan.outstanding import outstanding as outstanding_reports
+from workplan.periods import previous_quarter, quarter_end, quarter_of, report_deadline
 from workplan.workdays import WorkdayCalendar
 
 Period = tuple[int, int]
@@ -54,7 +54,6 @@ STATUS_ORDER: tuple[str, ...] = (
     ReportStatus.CANNOT_COMPLETE,
 )
 STATUS_LABELS: dict[str, str] = {s: ReportStatus(s).label for s in STATUS_ORDER}
-CLOSED_STATUSES = (ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE)
 QUARTER_LABELS = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 NO_CHAPTER = "（未分章节）"
 # Lists on the dashboard show the worst rows; the full list is one click away in the task list.
@@ -523,55 +522,6 @@ def _overdue(
 # ---- reports -------------------------------------------------------------------------------------------
 
 
-def outstanding_reports(
-    tasks: Iterable[tuple[int, str, str]],
-    assignments: Iterable[tuple[int, int, str]],
-    current: Mapping[tuple[int, int], str],
-    closed_in: Mapping[int, int],
-    *,
-    plan_year: int,
-    year: int,
-    quarter: int,
-) -> list[tuple[int, int, str, str]]:
-    """(year, quarter) 应报送而没有有效报送的 (任务, 股室, 角色, 情况)。纯函数，规则同缺报清单
-    （workplan.reminders.missing_reports）：
-
-    - 应报送：periods.report_expected（周期性、持续推进的任务每季度报；一次性任务完成前每季度报）；
-    - “之前已完成”：某牵头股室在更早的季度报送“已完成/无法完成”并已通过（closed_in 为最早的季度）；
-      没有这样的报送而任务状态已关闭的也算已完成；
-    - 每个分工股室各报一份，兼任牵头与责任的只算一份（记为牵头）；
-    - 没有报送为“未报送”，报送被退回为“被退回未重报”。
-
-    tasks: (任务, 状态, 周期)；assignments: (任务, 股室, 角色)；
-    current: 本季度的报送 (任务, 股室) → 审核状态。
-    """
-    roles: dict[int, dict[int, str]] = {}
-    for task_id, section_id, role in assignments:
-        by_section = roles.setdefault(task_id, {})
-        if section_id not in by_section or role == AssignmentRole.LEAD:
-            by_section[section_id] = role
-    out: list[tuple[int, int, str, str]] = []
-    for task_id, status, recurrence in tasks:
-        done_before = closed_in[task_id] < quarter if task_id in closed_in else status in CLOSED_STATUSES
-        expected = report_expected(
-            plan_year=plan_year,
-            year=year,
-            quarter=quarter,
-            recurrence=recurrence or "",
-            due_date=None,
-            done_before=done_before,
-        )
-        if not expected:
-            continue
-        for section_id, role in roles.get(task_id, {}).items():
-            review_state = current.get((task_id, section_id))
-            if review_state is None:
-                out.append((task_id, section_id, role, STATE_NOT_SUBMITTED))
-            elif review_state == ReviewState.RETURNED:
-                out.append((task_id, section_id, role, STATE_RETURNED))
-    return out
-
-
 def _report_day() -> int:
     # Read, never create: a GET page must not write the settings row (OfficeSettings.current() would).
     day = OfficeSettings.objects.filter(pk=1).values_list("report_day", flat=True).first()
@@ -608,23 +558,19 @@ def _reports(
             "task_id", "section_id", "quarter", "role", "status", "review_state", "return_count"
         )
     )
-    current: dict[tuple[int, int], str] = {}
-    closed_in: dict[int, int] = {}
+    current, closed_in = report_states((r[:6] for r in reports), quarter)
     stats: dict[int, dict[str, int]] = {}
 
     def stat(sid: int) -> dict[str, int]:
         empty = {"not_submitted": 0, "returned_now": 0, "returned_ever": 0, "return_times": 0, "submitted": 0}
         return stats.setdefault(sid, empty)
 
-    for task_id, section_id, q, role, status, review_state, return_count in reports:
+    for _task_id, section_id, q, *_, return_count in reports:
         if q == quarter:
-            current[(task_id, section_id)] = review_state
             s = stat(section_id)
             s["submitted"] += 1
             s["returned_ever"] += return_count > 0
             s["return_times"] += return_count
-        if role == AssignmentRole.LEAD and status in CLOSED_STATUSES and review_state == ReviewState.ACCEPTED:
-            closed_in[task_id] = min(q, closed_in.get(task_id, q))
     if close is not None:
         current = {}
         for s in stats.values():
@@ -642,7 +588,7 @@ def _reports(
     order = {int(t): i for i, t in enumerate(tasks["task_id"])}
     outstanding = outstanding_reports(
         tasks[["task_id", "status", "recurrence"]].itertuples(index=False, name=None),
-        links.itertuples(index=False, name=None),
+        section_roles(links.itertuples(index=False, name=None)),
         current,
         closed_in,
         plan_year=plan.year,

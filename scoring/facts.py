@@ -41,8 +41,8 @@ from workplan.models import (
     Task,
     TaskAssignment,
 )
-from workplan.periods import report_deadline, report_expected
-from workplan.reminders import STATE_LABELS, STATE_NOT_SUBMITTED, STATE_RETURNED
+from workplan.outstanding import CLOSED_STATUSES, STATE_LABELS, outstanding, report_states, section_roles
+from workplan.periods import report_deadline
 from workplan.workdays import WorkdayCalendar
 
 ZERO = Decimal(0)
@@ -96,7 +96,6 @@ MANUAL_ALLOWED_COMPUTED = NOTICE_FACTS
 # 依申请公开两项同理：登记簿启用前的逾期答复、被纠正仍可手工录入，某期间算出了事件时以计算为准。
 MANUAL_ALLOWED_COMPUTED += APPLICATION_FACTS
 
-CLOSED = (ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE)
 
 # ---- rule set → expected shapes ------------------------------------------------------------------------
 
@@ -206,21 +205,17 @@ class _YearData:
             .order_by("plan_id", "position", "pk")
             .values_list("pk", "due_date", "status", "recurrence")
         ]
-        roles: dict[int, dict[int, str]] = defaultdict(dict)
-        assignments = (
+        roles = section_roles(
             TaskAssignment.objects.filter(task__plan__year=year, task__is_heading=False)
             .order_by("pk")
             .values_list("task_id", "section_id", "role")
         )
-        for task_id, section_id, role in assignments:
-            if roles[task_id].get(section_id) != AssignmentRole.LEAD:
-                roles[task_id][section_id] = role
         reports = [
             _ReportRow(*row)
             for row in ProgressReport.objects.filter(task__plan__year=year, year=year)
             .filter(
                 Q(quarter__in=window.quarters)
-                | Q(role=AssignmentRole.LEAD, review_state=ReviewState.ACCEPTED, status__in=CLOSED)
+                | Q(role=AssignmentRole.LEAD, review_state=ReviewState.ACCEPTED, status__in=CLOSED_STATUSES)
             )
             .order_by("quarter", "task_id", "pk")
             .values_list(
@@ -244,13 +239,13 @@ class _YearData:
             if (
                 r.role == AssignmentRole.LEAD
                 and r.review_state == ReviewState.ACCEPTED
-                and r.status in CLOSED
+                and r.status in CLOSED_STATUSES
             ):
                 # Reports are ordered by quarter: the first one seen is the earliest.
                 first.setdefault((r.task_id, r.section_id, r.status), r.quarter)
         result: dict[int, int] = {}
         for t in self.tasks:
-            if t.status not in CLOSED:
+            if t.status not in CLOSED_STATUSES:
                 continue
             leads = [sid for sid, role in self.roles.get(t.pk, {}).items() if role == AssignmentRole.LEAD]
             if t.status == ReportStatus.DONE:
@@ -262,44 +257,14 @@ class _YearData:
         return result
 
     def outstanding(self, year: int, quarter: int) -> list[tuple[int, int, str, str]]:
-        """(year, quarter) 应报送而没有有效报送的 (task_id, section_id, role, state)。
-
-        与 workplan.reminders.missing_reports 的清单逐项相同（有测试对照），只是复用本次已取出的数据，
-        不再为每个季度重新查询、建模型实例：应报送由 workplan.periods.report_expected 判断（周期性与持续推进的
-        任务每季度都报，一次性任务完成前每季度报；“之前已完成”为某牵头股室在更早季度的“已完成/无法完成”
-        报送已通过，或任务已关闭却没有这样的报送）；每个分工股室各报一份（兼任时记为牵头）；没有报送为
-        “未报送”，被退回（尚未重新提交）为“被退回未重报”。
-        """
-        current: dict[tuple[int, int], str] = {}
-        closed_in: dict[int, int] = {}
-        for r in self.reports:
-            if r.quarter == quarter:
-                current[(r.task_id, r.section_id)] = r.review_state
-            if (
-                r.role == AssignmentRole.LEAD
-                and r.status in CLOSED
-                and r.review_state == ReviewState.ACCEPTED
-            ):
-                closed_in.setdefault(r.task_id, r.quarter)  # ordered by quarter: the earliest
-        rows: list[tuple[int, int, str, str]] = []
-        for t in self.tasks:
-            done_before = closed_in[t.pk] < quarter if t.pk in closed_in else t.status in CLOSED
-            if not report_expected(
-                plan_year=year,
-                year=year,
-                quarter=quarter,
-                recurrence=t.recurrence,
-                due_date=t.due_date,
-                done_before=done_before,
-            ):
-                continue
-            for section_id, role in self.roles.get(t.pk, {}).items():
-                review_state = current.get((t.pk, section_id))
-                if review_state is None:
-                    rows.append((t.pk, section_id, role, STATE_NOT_SUBMITTED))
-                elif review_state == ReviewState.RETURNED:
-                    rows.append((t.pk, section_id, role, STATE_RETURNED))
-        return rows
+        """(year, quarter) 应报送而没有有效报送的 (task_id, section_id, role, state)：规则见
+        workplan.outstanding（与办公室的缺报清单同一份代码），复用本次已取出的数据，不再为每个季度重新查询。"""
+        current, closed_in = report_states(
+            ((r.task_id, r.section_id, r.quarter, r.role, r.status, r.review_state) for r in self.reports),
+            quarter,
+        )
+        tasks = ((t.pk, t.status, t.recurrence) for t in self.tasks)
+        return outstanding(tasks, self.roles, current, closed_in, plan_year=year, year=year, quarter=quarter)
 
 
 def _task_facts(c: _Collector, data: _YearData, wanted: set[str], out: Collected) -> None:

@@ -30,14 +30,20 @@ from workplan.models import (
     Notification,
     OfficeSettings,
     ProgressReport,
-    ReportStatus,
-    ReviewState,
     Role,
     Task,
     TaskAssignment,
     User,
 )
-from workplan.periods import previous_quarter, quarter_of, report_deadline, report_expected
+from workplan.outstanding import (
+    CLOSED_STATUSES,
+    STATE_LABELS,
+    STATE_NOT_SUBMITTED,
+    outstanding,
+    report_states,
+    section_roles,
+)
+from workplan.periods import previous_quarter, quarter_of, report_deadline
 from workplan.workdays import WorkdayCalendar
 
 JOB_DAILY = "reminders_daily"
@@ -59,11 +65,7 @@ KIND_LABELS = {
     APPLICATION_KINDS[1]: "申请逾期未答复",
 }
 
-STATE_NOT_SUBMITTED = "not_submitted"
-STATE_RETURNED = "returned"
-STATE_LABELS = {STATE_NOT_SUBMITTED: "未报送", STATE_RETURNED: "被退回未重报"}
 
-CLOSED_STATUSES = (ReportStatus.DONE, ReportStatus.CANNOT_COMPLETE)
 # Overdue reminders stop for due dates older than this many calendar years before this year's 1 January:
 # a forgotten task in a plan from years ago should not nag every day forever.
 OVERDUE_LOOKBACK_YEARS = 1
@@ -233,7 +235,10 @@ class MissingReport:
 
 @dataclass(frozen=True)
 class _Outstanding:
-    task: Task
+    task_id: int
+    task_code: str
+    number_path: str
+    task_title: str
     section_id: int
     section_name: str
     section_order: int
@@ -242,60 +247,40 @@ class _Outstanding:
 
 
 def _outstanding_reports(*, year: int, quarter: int) -> list[_Outstanding]:
-    """(year, quarter) 应报送而没有有效报送的 (任务, 股室)；固定 3 次查询。
-
-    应报送：计划年度为 year 的非标题任务，report_expected 为真（周期性与持续推进的任务每季度都报；一次性任务
-    在完成前每季度报）。“之前已完成”：某牵头股室在更早的季度报送“已完成/无法完成”并已通过；任务状态已关闭
-    却找不到这样的报送（办公室直接关闭的）也算已完成。每个分工股室（牵头、责任）各报一份；同一股室兼任
-    牵头与责任时只算一份（记为牵头）。没有报送为“未报送”，报送被退回（尚未重新提交）为“被退回未重报”。
-    """
-    tasks = list(
-        Task.objects.actionable()
+    """(year, quarter) 应报送而没有有效报送的 (任务, 股室)，规则见 workplan.outstanding；固定 3 次查询，
+    只取需要的列（大计划有上万条报送，不建模型实例）。按任务顺序，同一任务牵头在前、再按股室顺序。"""
+    tasks = {
+        pk: row
+        for pk, *row in Task.objects.actionable()
         .filter(plan__year=year)
-        .select_related("plan")
-        .prefetch_related(
-            Prefetch("assignments", queryset=TaskAssignment.objects.select_related("section").order_by("pk"))
-        )
-        .order_by("plan_id", "position")
+        .order_by("plan_id", "position", "pk")
+        .values_list("pk", "status", "recurrence", "code", "number_path", "title")
+    }
+    assignments = list(
+        TaskAssignment.objects.filter(task__plan__year=year, task__is_heading=False)
+        .order_by("pk")
+        .values_list("task_id", "section_id", "role", "section__name", "section__sort_order")
     )
-    current: dict[tuple[int, int], str] = {}
-    closed_in: dict[int, int] = {}
+    sections = {section_id: (name, order) for _, section_id, _, name, order in assignments}
     reports = ProgressReport.objects.filter(task__plan__year=year, year=year).values_list(
         "task_id", "section_id", "quarter", "role", "status", "review_state"
     )
-    for task_id, section_id, q, role, status, review_state in reports:
-        if q == quarter:
-            current[(task_id, section_id)] = review_state
-        if role == AssignmentRole.LEAD and status in CLOSED_STATUSES and review_state == ReviewState.ACCEPTED:
-            closed_in[task_id] = min(q, closed_in.get(task_id, q))
-    rows: list[_Outstanding] = []
-    for task in tasks:
-        if task.pk in closed_in:
-            done_before = closed_in[task.pk] < quarter
-        else:
-            done_before = task.status in CLOSED_STATUSES
-        if not report_expected(
-            plan_year=task.plan.year,
-            year=year,
-            quarter=quarter,
-            recurrence=task.recurrence,
-            due_date=task.due_date,
-            done_before=done_before,
-        ):
-            continue
-        roles: dict[int, TaskAssignment] = {}
-        for a in task.assignments.all():
-            if a.section_id not in roles or a.role == AssignmentRole.LEAD:
-                roles[a.section_id] = a
-        for section_id, a in roles.items():
-            review_state = current.get((task.pk, section_id))
-            if review_state is None:
-                state = STATE_NOT_SUBMITTED
-            elif review_state == ReviewState.RETURNED:
-                state = STATE_RETURNED
-            else:
-                continue
-            rows.append(_Outstanding(task, section_id, a.section.name, a.section.sort_order, a.role, state))
+    current, closed_in = report_states(reports, quarter)
+    found = outstanding(
+        ((pk, status, recurrence) for pk, (status, recurrence, *_) in tasks.items()),
+        section_roles(a[:3] for a in assignments),
+        current,
+        closed_in,
+        plan_year=year,
+        year=year,
+        quarter=quarter,
+    )
+    rows = [
+        _Outstanding(task_id, *tasks[task_id][2:], section_id, *sections[section_id], role, state)
+        for task_id, section_id, role, state in found
+    ]
+    order = {task_id: i for i, task_id in enumerate(tasks)}
+    rows.sort(key=lambda r: (order[r.task_id], r.role != AssignmentRole.LEAD, r.section_order))
     return rows
 
 
@@ -338,13 +323,12 @@ def missing_reports(
     deadline = report_deadline(year, quarter, day=report_day, cal=cal)
     overdue = max(0, cal.workdays_between(deadline, today))
     rows = _outstanding_reports(year=year, quarter=quarter)
-    rows.sort(key=lambda r: (r.task.plan_id, r.task.position, r.role != AssignmentRole.LEAD, r.section_order))
     return [
         MissingReport(
-            task_id=r.task.pk,
-            task_code=r.task.code,
-            number_path=r.task.number_path,
-            task_title=r.task.title,
+            task_id=r.task_id,
+            task_code=r.task_code,
+            number_path=r.number_path,
+            task_title=r.task_title,
             section_id=r.section_id,
             section_name=r.section_name,
             role=r.role,
