@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from workplan import access, reminders
+from workplan import notifications as inbox
 from workplan.calendar_db import calendar_warnings, load_calendar
 from workplan.exporting import CONTENT_TYPES, build_dataset, dataset_response
 from workplan.models import OfficeSettings
@@ -26,7 +27,7 @@ def request_unread_count(request: HttpRequest) -> int:
     """当前用户的未读通知数；同一请求内只查询一次（页眉角标与通知页共用）。"""
     if not hasattr(request, UNREAD_CACHE_ATTR):
         user = request.user
-        count = reminders.unread_count(user) if user.is_authenticated else 0  # type: ignore[arg-type]
+        count = inbox.unread_count(user) if user.is_authenticated else 0  # type: ignore[arg-type]
         setattr(request, UNREAD_CACHE_ATTR, count)
     return getattr(request, UNREAD_CACHE_ATTR)
 
@@ -34,7 +35,7 @@ def request_unread_count(request: HttpRequest) -> int:
 @login_required
 @require_GET
 def notifications(request: HttpRequest) -> HttpResponse:
-    page = Paginator(reminders.notifications_for_user(request.user), 30).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+    page = Paginator(inbox.notifications_for_user(request.user), 30).get_page(request.GET.get("page"))  # type: ignore[arg-type]
     for n in page.object_list:
         n.kind_label = reminders.KIND_LABELS.get(n.kind, n.kind)
     return render(
@@ -55,8 +56,8 @@ def notifications_mark_read(request: HttpRequest) -> HttpResponse:
     raw = request.POST.get("id", "").strip()
     if raw and not raw.isdigit():
         raise Http404("通知不存在")
-    notification = reminders.notification_for_user(request.user, int(raw)) if raw else None  # type: ignore[arg-type]
-    count = reminders.notifications_mark_read(user=request.user, notification=notification)  # type: ignore[arg-type]
+    notification = inbox.notification_for_user(request.user, int(raw)) if raw else None  # type: ignore[arg-type]
+    count = inbox.notifications_mark_read(user=request.user, notification=notification)  # type: ignore[arg-type]
     if notification is None:
         messages.success(request, f"已将{count}条通知标为已读")
     return redirect("notifications")
