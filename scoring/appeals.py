@@ -89,13 +89,8 @@ def appeal_submit(
         raise ValidationError({"reason": "请填写申诉理由"})
     original_name = ""
     if evidence is not None:
-        original_name = uploads.upload_name(evidence)
-        error = uploads.check_evidence_file(
-            name=original_name,
-            size=evidence.size or 0,
-            stream=evidence,  # type: ignore[arg-type]
-            max_mb=OfficeSettings.current().max_evidence_mb,
-        )
+        max_mb = OfficeSettings.current().max_evidence_mb
+        original_name, error = uploads.check_upload(evidence, max_mb=max_mb)
         if error:
             raise ValidationError({"evidence": error})
 

@@ -459,13 +459,8 @@ def manual_fact_set(
 
     original_name = ""
     if evidence is not None:
-        original_name = uploads.upload_name(evidence)
-        error = uploads.check_evidence_file(
-            name=original_name,
-            size=evidence.size or 0,
-            stream=evidence,  # type: ignore[arg-type]
-            max_mb=OfficeSettings.current().max_evidence_mb,
-        )
+        max_mb = OfficeSettings.current().max_evidence_mb
+        original_name, error = uploads.check_upload(evidence, max_mb=max_mb)
         if error:
             raise ValidationError({"evidence": error})
 

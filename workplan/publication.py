@@ -114,12 +114,8 @@ def _check_attachment(uploaded_file: UploadedFile) -> tuple[str, str]:
     """附件与佐证材料同样的检查（pdf、docx、xlsx、jpg、png；扩展名与内容相符；大小上限）。
 
     返回 (原文件名, 扩展名)。"""
-    original_name = uploads.upload_name(uploaded_file)
-    error = uploads.check_evidence_file(
-        name=original_name,
-        size=uploaded_file.size or 0,
-        stream=uploaded_file,  # type: ignore[arg-type]
-        max_mb=OfficeSettings.current().max_evidence_mb,
+    original_name, error = uploads.check_upload(
+        uploaded_file, max_mb=OfficeSettings.current().max_evidence_mb
     )
     if error:
         raise ValidationError({"attachment": [error]})

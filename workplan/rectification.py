@@ -105,13 +105,8 @@ def rectification_answer(
         errors["response"] = ["请填写整改情况"]
     original_name = ""
     if uploaded_file is not None:
-        original_name = uploads.upload_name(uploaded_file)
-        error = uploads.check_evidence_file(
-            name=original_name,
-            size=uploaded_file.size or 0,
-            stream=uploaded_file,  # type: ignore[arg-type]
-            max_mb=OfficeSettings.current().max_evidence_mb,
-        )
+        max_mb = OfficeSettings.current().max_evidence_mb
+        original_name, error = uploads.check_upload(uploaded_file, max_mb=max_mb)
         if error:
             errors["file"] = [error]
     if link and (error := _check_link(link)):

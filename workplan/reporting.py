@@ -343,12 +343,7 @@ def evidence_add_file(
     - 保存原文件名、大小、文件类型和 sha256 指纹；存储文件名随机生成，不用上传者给的名字。
     """
     _check_evidence_writable(report, user)
-    error = uploads.check_evidence_file(
-        name=uploads.upload_name(uploaded_file),
-        size=uploaded_file.size or 0,
-        stream=uploaded_file,  # type: ignore[arg-type]
-        max_mb=OfficeSettings.current().max_evidence_mb,
-    )
+    _name, error = uploads.check_upload(uploaded_file, max_mb=OfficeSettings.current().max_evidence_mb)
     if error:
         raise ValidationError({"file": [error]})
     upload = uploads.describe_upload(uploaded_file)

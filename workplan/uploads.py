@@ -114,6 +114,13 @@ def upload_name(uploaded_file: UploadedFile) -> str:
     return (uploaded_file.name or "").replace("\\", "/").rsplit("/", 1)[-1]
 
 
+def check_upload(uploaded_file: UploadedFile, *, max_mb: int) -> tuple[str, str | None]:
+    """上传文件的原文件名（去掉路径）与 check_evidence_file 的结果（None 为通过）。"""
+    name = upload_name(uploaded_file)
+    stream: BinaryIO = uploaded_file  # type: ignore[assignment]
+    return name, check_evidence_file(name=name, size=uploaded_file.size or 0, stream=stream, max_mb=max_mb)
+
+
 @dataclass(frozen=True)
 class UploadInfo:
     """保存上传文件时记下的元数据。"""
