@@ -118,15 +118,11 @@ def appeal_submit(
         if evidence is not None:
             appeal.evidence.save(f"{uuid.uuid4().hex[:12]}/{original_name}", evidence, save=False)
             stored = appeal.evidence.name or ""
-        try:
+        with uploads.kept_only_if_saved(appeal.evidence.storage, stored):
             appeal.save()
             audit_record(
                 action="appeal.submit", user=user, obj=appeal, new=_appeal_snapshot(appeal), request=request
             )
-        except Exception:
-            if stored:
-                appeal.evidence.storage.delete(stored)
-            raise
     return appeal
 
 

@@ -483,15 +483,11 @@ def manual_fact_set(
             # Keep the uploader's file name (it is what the ledger shows as 证明材料), in a random folder.
             mf.evidence.save(f"{uuid.uuid4().hex[:12]}/{original_name}", evidence, save=False)
             stored = mf.evidence.name or ""
-        try:
+        with uploads.kept_only_if_saved(mf.evidence.storage, stored):
             mf.save()
             audit_record(
                 action="manualfact.set", user=user, obj=mf, old=old, new=_snapshot(mf), request=request
             )
-        except Exception:
-            if stored:
-                mf.evidence.storage.delete(stored)
-            raise
     return mf
 
 

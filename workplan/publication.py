@@ -206,16 +206,11 @@ def publication_create(
     with transaction.atomic():
         if attachment is not None and checked is not None:
             _store_attachment(item, attachment, *checked)
-        stored = item.attachment.name or ""
-        try:
+        with uploads.kept_only_if_saved(item.attachment.storage, item.attachment.name or ""):
             item.save()
             audit_record(
                 action="publication.create", user=user, obj=item, new=_snapshot(item), request=request
             )
-        except Exception:
-            if stored:
-                item.attachment.storage.delete(stored)
-            raise
     return item
 
 
@@ -286,13 +281,12 @@ def publication_update(
                 "attachment_type": "",
                 "attachment_sha256": "",
             }
-        updated = PublicationItem.objects.filter(
-            pk=current.pk, version=expected_version, state=PublicationState.DRAFT
-        ).update(**fields)
-        if updated == 0:
-            if stored:
-                current.attachment.storage.delete(stored)  # nothing points at the new file
-            raise PublicationConflict(current=_reload(current.pk), mine=mine)
+        with uploads.kept_only_if_saved(current.attachment.storage, stored):  # a conflict leaves no orphan
+            updated = PublicationItem.objects.filter(
+                pk=current.pk, version=expected_version, state=PublicationState.DRAFT
+            ).update(**fields)
+            if updated == 0:
+                raise PublicationConflict(current=_reload(current.pk), mine=mine)
         saved = _reload(current.pk)
         audit_record(
             action="publication.update", user=user, obj=saved, old=old, new=_snapshot(saved), request=request

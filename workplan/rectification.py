@@ -141,7 +141,7 @@ def rectification_answer(
             )
             changes["response_file"] = stored_name
             changes["response_file_name"] = original_name[:255]
-        try:
+        with uploads.kept_only_if_saved(current.response_file.storage, stored_name):
             updated = RectificationItem.objects.filter(
                 pk=current.pk, version=expected_version, status__in=ANSWERABLE
             ).update(**changes)
@@ -156,11 +156,6 @@ def rectification_answer(
                 new=item_snapshot(answered),
                 request=request,
             )
-        except BaseException:
-            # The file is already in storage: do not leave an orphan when the row is not written.
-            if stored_name:
-                current.response_file.storage.delete(stored_name)
-            raise
     return answered
 
 

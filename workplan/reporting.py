@@ -359,14 +359,9 @@ def evidence_add_file(
             uploaded_by=user,
         )
         evidence.file.save(f"{uuid.uuid4().hex}.{upload.extension}", uploaded_file, save=False)
-        # The file is already in storage: if writing the row fails, delete it rather than leave an orphan.
-        stored_name = evidence.file.name or ""
-        try:
+        with uploads.kept_only_if_saved(evidence.file.storage, evidence.file.name or ""):
             evidence.save()
             _evidence_recorded(evidence, report=report, user=user, request=request)
-        except Exception:
-            evidence.file.storage.delete(stored_name)
-            raise
     return evidence
 
 

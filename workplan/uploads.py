@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime
 import hashlib
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
 
@@ -112,6 +115,18 @@ def check_evidence_file(*, name: str, size: int, stream: BinaryIO, max_mb: int) 
 def upload_name(uploaded_file: UploadedFile) -> str:
     """上传者给的文件名，去掉路径（有的浏览器会带上 C:\\...\\ 这样的本机路径）。"""
     return (uploaded_file.name or "").replace("\\", "/").rsplit("/", 1)[-1]
+
+
+@contextmanager
+def kept_only_if_saved(storage: Storage, name: str) -> Iterator[None]:
+    """刚写入存储的文件只在代码块顺利完成时保留：块内出任何错（写库失败、版本冲突）就删掉它，不留孤儿文件，
+    再把错误原样抛出。name 为空（没有上传文件）时什么也不做。"""
+    try:
+        yield
+    except BaseException:
+        if name:
+            storage.delete(name)
+        raise
 
 
 def check_upload(uploaded_file: UploadedFile, *, max_mb: int) -> tuple[str, str | None]:

@@ -193,3 +193,24 @@ def test_a_link_with_a_future_publication_date_is_rejected():
 
 def test_a_link_without_a_publication_date_is_rejected():
     assert uploads.check_link("https://example.gov.cn/a", None, today=TODAY) == "请填写该信息的发布日期"
+
+
+class _Storage:
+    def __init__(self) -> None:
+        self.deleted: list[str] = []
+
+    def delete(self, name: str) -> None:
+        self.deleted.append(name)
+
+
+def test_a_stored_file_is_deleted_when_the_write_fails_and_kept_when_it_succeeds():
+    storage = _Storage()
+    with uploads.kept_only_if_saved(storage, "evidence/a.pdf"):  # type: ignore[arg-type]
+        pass
+    assert storage.deleted == []
+    with pytest.raises(RuntimeError), uploads.kept_only_if_saved(storage, "evidence/b.pdf"):  # type: ignore[arg-type]
+        raise RuntimeError("写库失败")
+    assert storage.deleted == ["evidence/b.pdf"]
+    with pytest.raises(RuntimeError), uploads.kept_only_if_saved(storage, ""):  # type: ignore[arg-type]
+        raise RuntimeError("没有上传文件")
+    assert storage.deleted == ["evidence/b.pdf"]
