@@ -7,7 +7,7 @@
 - 每个柱、格、点的 customdata 是对应任务清单的链接，点击即跳转（只接受本站的相对链接）。
 
 图表写成普通的 plotly 图表字典（*_figure），不构造 graph_objects：后者逐项校验、深拷贝，
-一页五张图要 60 ms 以上。字典是否合法由测试用 go.Figure 校验（tests/scoring/test_dashboard.py）。
+一页五张图要 60 ms 以上。字典是否合法由测试用 go.Figure 校验（tests/scoring/test_dashboard_page.py）。
 """
 
 from __future__ import annotations

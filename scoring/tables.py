@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from scoring.models import LedgerLine, ManualFact, ScoreRun, UnitScore
 from scoring.periods import PERIOD_LABELS
+from workplan.table_body import FastBodyTable
 from workplan.tables import LocalDateTimeColumn
 
 DASH = "—"
@@ -29,7 +30,7 @@ def points_value(value: Decimal) -> Decimal:
     return value.normalize()
 
 
-class ScoreTable(tables.Table):
+class ScoreTable(FastBodyTable):
     """成绩总览：股室、总分、等次、名次、基础分、加分、倒扣。"""
 
     rank = tables.Column(verbose_name="名次")
@@ -64,7 +65,7 @@ class ScoreTable(tables.Table):
         return format_html('<a href="{}">查看</a>', reverse("score_detail", args=[value]))
 
 
-class LedgerTable(tables.Table):
+class LedgerTable(FastBodyTable):
     """扣分明细（台账）：每一行的指标、规则、分值、理由。indicator_names / rule_labels 由视图一次查好传入。"""
 
     position = tables.Column(verbose_name="序号")
@@ -127,7 +128,7 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
-class ManualFactTable(tables.Table):
+class ManualFactTable(FastBodyTable):
     section = tables.Column(verbose_name="股室", accessor="section__name")
     year = tables.Column(verbose_name="年度")
     period = tables.Column(verbose_name="期间")
@@ -174,7 +175,7 @@ class ManualFactTable(tables.Table):
         return " ".join(p for p in (name, record.evidence_note) if p)
 
 
-class RunTable(tables.Table):
+class RunTable(FastBodyTable):
     ruleset = tables.Column(verbose_name="评分细则", accessor="ruleset__name")
     version = tables.Column(verbose_name="版本", accessor="ruleset__version")
     year = tables.Column(verbose_name="年度")

@@ -18,7 +18,8 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET
 
 from scoring import access, charts
-from scoring.dashboard import QUARTER_LABELS, dashboard_data, resolve_selection
+from scoring.dashboard import dashboard_data, resolve_selection
+from scoring.dashboard_common import QUARTER_LABELS
 from workplan.models import User, WorkPlan
 from workplan.table_body import FastBodyTable
 from workplan.tables import DateColumn

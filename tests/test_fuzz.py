@@ -55,7 +55,8 @@ from scoring.services import manual_fact_set, scores_compute
 from scoring.urls import urlpatterns as scoring_urlpatterns
 from tests.conftest import SAMPLE_PLAN, login
 from tests.factories import make_evidence, make_report, make_section, make_task
-from tests.scoring.test_dashboard import chart_strings, make_run
+from tests.scoring.test_dashboard import make_run
+from tests.scoring.test_dashboard_page import chart_strings
 from tests.scoring.test_facts import SECTION_RULES, published_ruleset
 from tests.workplan.test_notices import answer, draft
 from tests.workplan.test_notices import issue as notice_issue

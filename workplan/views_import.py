@@ -26,6 +26,7 @@ from workplan.import_preview import (
 )
 from workplan.importing import MAX_YEAR, MIN_YEAR, Decision, plan_import_cancel, plan_import_confirm
 from workplan.models import PlanImport, Section
+from workplan.table_body import FastBodyTable
 from workplan.tables import DateColumn
 
 ACTIONS = [("create", "新建股室"), ("map", "对应已有股室"), ("ignore", "忽略")]
@@ -120,7 +121,7 @@ class ConfirmForm(forms.Form):
         }
 
 
-class PlanImportTable(tables.Table):
+class PlanImportTable(FastBodyTable):
     created_at = DateColumn(verbose_name="上传时间", format="Y-m-d H:i")
     source_name = tables.LinkColumn("plan_import_preview", args=[tables.A("pk")], verbose_name="文件")
     year = tables.Column(verbose_name="年度")

@@ -47,6 +47,7 @@ from workplan.models import (
 )
 from workplan.models.publication import REVIEW_LEVELS
 from workplan.publication_deadlines import deadline_of
+from workplan.table_body import FastBodyTable
 from workplan.tables import DASH, DateColumn, WorkdayCounter, workdays_text
 from workplan.views_lists import list_response
 from workplan.workdays import WorkdayCalendar
@@ -66,7 +67,7 @@ def _user(request: HttpRequest) -> User:
 # ---- 台账列表 ------------------------------------------------------------------------------------------
 
 
-class PublicationTable(tables.Table):
+class PublicationTable(FastBodyTable):
     """发布信息登记台账。查询集需 select_related("section")；公开时限的剩余工作日每个日历日只查一次日历。"""
 
     title = tables.LinkColumn("publication_detail", args=[tables.A("pk")], verbose_name="标题")

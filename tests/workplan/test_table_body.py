@@ -1,5 +1,6 @@
 """列表的快速表体（workplan.table_body）：与 django-tables2 逐格渲染的 HTML 相同（转义、空值、选项显示名、
-链接、日期、行属性、按记录计算的单元格属性、分页、空表）；项目中的表格不用逐格编译模板的 TemplateColumn。"""
+链接、日期、行属性、按记录计算的单元格属性、分页、空表）；项目中的表格都用快速表体，且不用逐格编译模板的
+TemplateColumn。"""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import django_tables2 as tables
@@ -15,14 +17,30 @@ import pytest
 from django.db.models import Count, Q
 from django.template import Context, Template
 from django.test import RequestFactory
+from django.urls import reverse
 from django_tables2 import RequestConfig
 
 import scoring
 import workplan
 from scoring import views_dashboard
+from scoring.models import LedgerLine, ManualFact, RuleSet, ScoreRun, UnitScore
+from scoring.tables import LedgerTable, ManualFactTable, RunTable, ScoreTable
 from tests.factories import make_evidence, make_report, make_task
+from workplan import publication
 from workplan.audit import audit_record
-from workplan.models import AuditEntry, Evidence, ProgressReport, ReportStatus, ReviewState, Task, WorkPlan
+from workplan.models import (
+    AuditEntry,
+    Evidence,
+    PlanImport,
+    ProgressReport,
+    PublicationColumn,
+    PublicationItem,
+    PublicationState,
+    ReportStatus,
+    ReviewState,
+    Task,
+    WorkPlan,
+)
 from workplan.table_body import FastBodyTable
 from workplan.tables import (
     AuditTable,
@@ -33,7 +51,9 @@ from workplan.tables import (
     ReportTable,
     TaskTable,
 )
+from workplan.views_import import PlanImportTable
 from workplan.views_lists import tasks_for_list
+from workplan.views_publication import PublicationTable
 from workplan.workdays import WorkdayCalendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -134,6 +154,109 @@ def test_the_dashboard_tables_render_as_django_tables2_does():
     assert "—" in html
 
 
+def test_the_score_tables_render_as_django_tables2_does(sections, office_user):
+    ruleset = RuleSet.objects.create(code="GZ", version=1, name=EVIL, year=2023)
+    run = ScoreRun.objects.create(
+        ruleset=ruleset, year=2023, period="Q3", computed_by=office_user, inputs_digest="ab" * 32
+    )
+    ScoreRun.objects.create(ruleset=ruleset, year=2023, period="年终", is_what_if=True)
+    points = {"base_score": Decimal("90.0000"), "bonus": Decimal("2.5000"), "penalty": Decimal("-1.2500")}
+    UnitScore.objects.create(
+        run=run, section=sections["lead"], total=Decimal("91.25"), grade="优秀", rank=1, **points
+    )
+    UnitScore.objects.create(
+        run=run, section=sections["resp"], total=Decimal(0), grade="不合格", rank=2, vetoed=True, **points
+    )
+    for position, (indicator, rule, facts) in enumerate(
+        [("A1", "R1", {"refs": ["t1"]}), ("", "", {}), ("A2", "R9", {"ref": "t2"}), ("A1", "R2", [])]
+    ):
+        LedgerLine.objects.create(
+            run=run,
+            section=sections["lead"],
+            indicator_code=indicator,
+            rule_code=rule,
+            period="Q3",
+            points=Decimal("-0.5000") if position else Decimal(10),
+            reason=EVIL,
+            facts=facts,
+            ruleset_label="GZ v1",
+            position=position,
+        )
+    for fact, value, evidence in [
+        ("filed", True, f"scoring/evidence/2023/{EVIL}.pdf"),
+        ("leak", False, ""),
+        ("awards", [{"reason": EVIL}, "二"], ""),
+        ("quality", {"points": "8", "reason": EVIL}, "scoring/evidence/2023/b.pdf"),
+        ("count", 3, ""),
+    ]:
+        ManualFact.objects.create(
+            section=sections["lead"],
+            year=2023,
+            period="Q3",
+            fact=fact,
+            value=value,
+            reason=EVIL,
+            evidence=evidence,
+            evidence_note=EVIL if fact != "count" else "",
+            entered_by=office_user,
+        )
+
+    scores = UnitScore.objects.select_related("section").order_by("rank")
+    html = assert_same_as_django_tables2(ScoreTable, scores)
+    assert "不合格（否决）" in html and ">2.5<" in html and ">90<" in html
+    lines = LedgerLine.objects.order_by("position")
+    names, labels = {"A1": EVIL}, {"R1": "逾期"}
+    for query in ("", "?page=2"):
+        html = assert_same_as_django_tables2(
+            LedgerTable, lines, query=query, indicator_names=names, rule_labels=labels
+        )
+    assert "任务与材料" in html and "—" in html
+    facts = ManualFact.objects.select_related("section", "entered_by").order_by("fact")
+    for query in ("", "?page=2", "?page=3"):
+        assert_same_as_django_tables2(ManualFactTable, facts, query=query)
+    html = assert_same_as_django_tables2(RunTable, ScoreRun.objects.select_related("ruleset", "computed_by"))
+    assert "正式" in html and "模拟" in html and "abababababab<" in html
+
+
+def test_the_publication_and_import_tables_render_as_django_tables2_does(
+    plan, sections, lead_user, office_user
+):
+    def draft(title: str, formed_on: datetime.date) -> PublicationItem:
+        return publication.publication_create(
+            section=sections["lead"],
+            title=title,
+            column=PublicationColumn.STATISTICS,
+            formed_on=formed_on,
+            body="正文",
+            user=lead_user,
+        )
+
+    draft(EVIL, datetime.date(2023, 9, 25))  # due 27 October
+    late = draft("逾期未发布", datetime.date(2023, 3, 1))
+    published = draft("已发布", datetime.date(2023, 3, 1))
+    PublicationItem.objects.filter(pk=published.pk).update(
+        state=PublicationState.PUBLISHED,
+        published_on=datetime.date(2023, 4, 10),
+        publish_url="https://www.example.gov.cn/?a=1&b=<2>",
+    )
+    items = PublicationItem.objects.select_related("section").order_by("-formed_on", "-pk")
+    calendar, today = WorkdayCalendar(), datetime.date(2023, 10, 20)
+    for query in ("", "?page=2", "?sort=deadline"):
+        html = assert_same_as_django_tables2(
+            PublicationTable, items, query=query, calendar=calendar, today=today
+        )
+    assert late.title in html and "tag err" in html and "逾期发布" in html
+    assert "&amp;b=&lt;2&gt;" in html
+
+    PlanImport.objects.create(
+        source_file="imports/2023/01/a.docx", source_name=EVIL, year=2023, created_by=office_user, plan=plan
+    )
+    PlanImport.objects.create(source_file="imports/2023/01/b.docx", source_name="没有计划.docx")
+    imports = PlanImport.objects.select_related("created_by", "plan").order_by("-created_at")
+    html = assert_same_as_django_tables2(PlanImportTable, imports)
+    assert f'href="{reverse("plan_detail", args=[plan.pk])}"' in html and "&lt;b&gt;加粗" in html
+
+
 class _Odd(FastBodyTable):
     """django-tables2 的少见用法：按记录计算的单元格属性、本地化、linkify、列默认值、表格默认值。"""
 
@@ -198,3 +321,10 @@ def test_no_project_table_compiles_a_template_per_cell():
 
 def test_the_lists_in_the_load_test_use_the_fast_body():
     assert issubclass(TaskTable, FastBodyTable) and issubclass(ReportTable, FastBodyTable)
+
+
+def test_every_project_table_uses_the_fast_body():
+    slow = [
+        f"{cls.__module__}.{cls.__name__}" for cls in _project_tables() if not issubclass(cls, FastBodyTable)
+    ]
+    assert slow == [], "请继承 workplan.table_body.FastBodyTable"
