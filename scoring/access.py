@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 
 from scoring.models import LedgerLine, ManualFact, ScoreRun, UnitScore
 from scoring.periods import FactError, period_window
@@ -20,7 +21,10 @@ from workplan.access import (
     can_manage_plans,
     can_read_all,
     office_required,
+    visible_applications,
     visible_evidence,
+    visible_notices,
+    visible_publications,
     visible_reports,
     visible_tasks,
 )
@@ -129,6 +133,7 @@ class RefRow:
     share: str = ""
     role: str = ""
     note: str = ""
+    record: tuple[str, str] | None = None  # 通报、发布信息、依申请公开登记：(链接, 名称)
     task: Task | None = None
     report: ProgressReport | None = None
     manual: ManualFact | None = None
@@ -168,8 +173,29 @@ def _ref_shares(facts: dict[str, Any], n: int) -> list[tuple[str, str]]:
     return (out + [("", "")] * n)[:n]
 
 
+# Other refs the facts write: notice:<通报>, pub:<发布信息>, app:<依申请公开登记>.
+_RECORD_KINDS = (
+    ("notice", visible_notices, "notice_detail", lambda o: o.doc_number or o.title),
+    ("pub", visible_publications, "publication_detail", lambda o: o.title),
+    ("app", visible_applications, "application_detail", lambda o: f"{o.code} {o.content[:40]}".strip()),
+)
+
+
+def _records(user: User, refs: list[str]) -> dict[str, tuple[str, str]]:
+    """依据里的通报、发布信息、依申请公开登记：编号 → (详情页链接, 名称)，只含用户能看到的。
+    每类至多一次查询。"""
+    out: dict[str, tuple[str, str]] = {}
+    for prefix, visible, url_name, name_of in _RECORD_KINDS:
+        ids = {i for r in refs if (i := _ref_id(r, prefix)) is not None}
+        if ids:
+            for obj in visible(user).filter(pk__in=ids):
+                out[f"{prefix}:{obj.pk}"] = (reverse(url_name, args=[obj.pk]), name_of(obj))
+    return out
+
+
 def line_drilldown(user: User, line: LedgerLine) -> Drilldown:
-    """台账行背后的任务、报送与佐证材料。依据中的编号：task:<任务>、report:<报送>、manual:<录入事实>[:<项>]。
+    """台账行背后的任务、报送与佐证材料。依据中的编号：task:<任务>、report:<报送>、manual:<录入事实>[:<项>]，
+    以及 notice:<通报>、pub:<发布信息>、app:<依申请公开登记>（链接到各自的详情页）。
 
     任务、报送与佐证材料按 workplan 的访问规则过滤（看不到的只显示编号）；佐证材料为所引报送的材料，
     以及所引任务在本期间各季度由本股室报送的材料（已撤回的不列）。录入事实限本股室。查询次数固定。
@@ -200,6 +226,7 @@ def line_drilldown(user: User, line: LedgerLine) -> Drilldown:
         if manual_ids
         else {}
     )
+    records = _records(user, refs)
     for row in rows:
         if (tid := _ref_id(row.ref, "task")) is not None:
             row.task = tasks.get(tid)
@@ -208,6 +235,8 @@ def line_drilldown(user: User, line: LedgerLine) -> Drilldown:
             row.task = tasks.get(row.report.task_id) if row.report else None
         elif (mid := _ref_id(row.ref, "manual")) is not None:
             row.manual = manual.get(mid)
+        else:
+            row.record = records.get(row.ref)
 
     evidence: list[Evidence] = []
     if tasks or reports:

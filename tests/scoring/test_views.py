@@ -22,7 +22,7 @@ from scoring.models import LedgerLine, ManualFact, Rule, ScoreRun, UnitScore
 from scoring.rulesets import ruleset_new_version
 from scoring.services import manual_fact_set, scores_compute
 from tests.conftest import login
-from tests.factories import make_evidence, make_report, make_section
+from tests.factories import make_application, make_evidence, make_report, make_section
 from tests.scoring.test_facts import LATE, published_ruleset
 from tests.scoring.test_services import PDF
 from workplan.models import Section
@@ -274,6 +274,35 @@ def test_the_drill_down_links_to_the_task_and_its_evidence(scored, clients):
 )
 def test_drill_down_reads_each_ref_share_from_the_line_facts(facts, expected):
     assert _ref_shares(facts, len(facts["refs"])) == expected
+
+
+def test_register_refs_link_to_their_records_and_show_their_notes(scored, clients, sections):
+    application = make_application(sections["lead"], code="2023-007")
+    line = LedgerLine.objects.create(
+        run=scored["official"],
+        section=sections["lead"],
+        indicator_code="D",
+        rule_code="D-1",
+        period="Q1",
+        points=Decimal(-3),
+        reason="依申请公开逾期答复1件，每件扣3分，共扣3分",
+        facts={
+            "refs": [f"app:{application.pk}", "pub:999999"],
+            "notes": [
+                "2023-007应于2023-03-01前答复，尚未答复",
+                "2023-02-01形成，应于2023-03-01前公开，尚未发布",
+            ],
+            "count": 2,
+        },
+        ruleset_label="section-2023 v1",
+        position=99,
+    )
+    page = clients["office"].get(reverse("ledger_line_detail", args=[line.pk])).content.decode()
+    assert f'<a href="{reverse("application_detail", args=[application.pk])}">2023-007' in page
+    assert "2023-007应于2023-03-01前答复，尚未答复" in page
+    # A record that no longer exists (or that the user cannot see) shows its ref and note only.
+    assert "pub:999999" in page and "尚未发布" in page
+    assert reverse("publication_detail", args=[999999]) not in page
 
 
 def test_the_bonus_line_drills_down_to_the_manual_fact_evidence(scored, clients, sections):
