@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from itertools import chain
 from typing import NamedTuple
 
 from scoring.scheme import ONE, ZERO
@@ -73,14 +74,16 @@ class Events:
     def refs(self) -> tuple[str, ...]:
         if len(self.groups) == 1:
             return self.groups[0].refs
-        return tuple(ref for g in self.groups for ref in g.refs)
+        return tuple(chain.from_iterable(g.refs for g in self.groups))
 
     @cached_property
     def notes(self) -> tuple[str, ...]:
         """与 refs 一一对应的说明；没有任何说明时为空。"""
         if not any(g.notes for g in self.groups):
             return ()
-        return tuple(note for g in self.groups for note in (g.notes or ("",) * len(g.refs)))
+        if len(self.groups) == 1:
+            return self.groups[0].notes
+        return tuple(chain.from_iterable(g.notes or ("",) * len(g.refs) for g in self.groups))
 
     def __len__(self) -> int:
         return self.count
