@@ -223,6 +223,14 @@ Q_CLUSTER = {
     "ALT_CLUSTERS": {Q_LONG_CLUSTER: Q_LONG},
 }
 
+# Background file jobs (workplan/file_jobs.py, "我的后台任务"): a list export with more rows than
+# EXPORT_INLINE_ROWS, and a quarterly report of more tasks than REPORT_INLINE_TASKS (its Word document costs
+# about 4 ms a task), is built on the "long" queue instead of in the request.
+EXPORT_INLINE_ROWS = envint("EXPORT_INLINE_ROWS", "2000")
+REPORT_INLINE_TASKS = envint("REPORT_INLINE_TASKS", "200")
+# Their files are deleted this many days after they were made (workplan.tasks.file_jobs_purge, daily).
+FILE_JOB_KEEP_DAYS = envint("FILE_JOB_KEEP_DAYS", "7")
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 LOGGING = {

@@ -31,7 +31,8 @@ from scoring.models import (
 from scoring.periods import PERIOD_LABELS, QUARTER_PERIODS
 from scoring.rulesets import engine_ruleset
 from workplan.audit import audit_record
-from workplan.exporting import CONTENT_TYPES, build_dataset, dataset_response, neutralize
+from workplan.exporting import CONTENT_TYPES, attachment_response, build_dataset, dataset_bytes, neutralize
+from workplan.file_jobs import FileResult, JobContext
 from workplan.models import Section, User
 
 ZERO = Decimal(0)
@@ -451,6 +452,57 @@ def appraisal_book(appraisal: Appraisal) -> tablib.Databook:
     return tablib.Databook([score_sheet(appraisal), ledger_sheet(appraisal, names)])
 
 
+@dataclass
+class AppraisalFile:
+    """准备好的绩效考核导出（workplan.file_jobs 的“待生成文件”）：行数多于 EXPORT_INLINE_ROWS 时
+    在后台生成。"""
+
+    appraisal: Appraisal
+    fmt: str
+    unit: str = "行"
+
+    @property
+    def title(self) -> str:
+        return f"{self.appraisal.title}.{self.fmt}"
+
+    @property
+    def size(self) -> int:
+        """文件的行数：成绩表各股室，xlsx 另加台账明细。"""
+        sections = len(self.appraisal.sections)
+        return sections + len(self.appraisal.lines) if self.fmt == "xlsx" else sections
+
+    def build(self, ctx: JobContext) -> FileResult:
+        appraisal = self.appraisal
+        book = appraisal_book(appraisal)
+        ctx.report_progress(50)
+        data: tablib.Dataset | tablib.Databook = book if self.fmt == "xlsx" else book.sheets()[0]
+        payload = dataset_bytes(data, fmt=self.fmt)
+        audit_record(
+            action="appraisal.export",
+            user=ctx.user,
+            new={
+                "year": appraisal.year,
+                "period": appraisal.period,
+                "format": self.fmt,
+                "sections": len(appraisal.sections),
+                "lines": len(appraisal.lines),
+                "notes": appraisal.notes,
+            },
+            request=ctx.request,
+            object_repr=appraisal.title,
+        )
+        return FileResult(self.title, payload, CONTENT_TYPES[self.fmt])
+
+
+def appraisal_file(*, year: int, period: str, fmt: str, user: User) -> AppraisalFile:
+    """绩效考核导出（仅办公室、局长）：xlsx 含“成绩”“台账明细”两张表，csv 为“成绩”表；生成时写审计日志
+    （appraisal.export）。数字为数值单元格；以 = + - @ 制表符 回车 开头的文字加前缀单引号。"""
+    require_read_all(user, "导出绩效考核")
+    if fmt not in CONTENT_TYPES:
+        raise ValidationError(f"不支持的导出格式：{fmt}")
+    return AppraisalFile(appraisal_rows(year, period), fmt)
+
+
 def appraisal_export(
     *,
     year: int,
@@ -459,27 +511,6 @@ def appraisal_export(
     user: User,
     request: HttpRequest | None = None,
 ) -> HttpResponse:
-    """导出绩效考核（仅办公室、局长），写审计日志（appraisal.export）：xlsx 含“成绩”“台账明细”两张表，
-    csv 为“成绩”表。数字为数值单元格；以 = + - @ 制表符 回车 开头的文字加前缀单引号。"""
-    require_read_all(user, "导出绩效考核")
-    if fmt not in CONTENT_TYPES:
-        raise ValidationError(f"不支持的导出格式：{fmt}")
-    appraisal = appraisal_rows(year, period)
-    book = appraisal_book(appraisal)
-    data: tablib.Dataset | tablib.Databook = book if fmt == "xlsx" else book.sheets()[0]
-    response = dataset_response(data, fmt=fmt, filename=appraisal.title)
-    audit_record(
-        action="appraisal.export",
-        user=user,
-        new={
-            "year": year,
-            "period": period,
-            "format": fmt,
-            "sections": len(appraisal.sections),
-            "lines": len(appraisal.lines),
-            "notes": appraisal.notes,
-        },
-        request=request,
-        object_repr=appraisal.title,
-    )
-    return response
+    """在请求里生成绩效考核导出并作为附件返回（见 appraisal_file）。"""
+    prepared = appraisal_file(year=year, period=period, fmt=fmt, user=user)
+    return attachment_response(prepared.build(JobContext(user=user, params={}, request=request)))

@@ -22,10 +22,13 @@ from django_q.tasks import async_task
 
 from scoring import access, services
 from scoring.forms import ComputeForm, ManualFactFilterForm, ManualFactForm, ScoreFilterForm, WhatIfForm
+from scoring.models import ScoreRun, UnitScore
 from scoring.periods import PERIOD_LABELS
 from scoring.tables import LedgerTable, ManualFactTable, RunTable, ScoreTable, points_value
+from workplan import file_jobs
 from workplan.downloads import private_file_response
-from workplan.exporting import CONTENT_TYPES, table_response
+from workplan.exporting import CONTENT_TYPES
+from workplan.file_jobs import JobContext, TableExport, param, query_params, table_export
 from workplan.models import User
 from workplan.periods import quarter_of
 
@@ -57,13 +60,10 @@ def _period_title(year: int, period: str) -> str:
 # ---- scores --------------------------------------------------------------------------------------------
 
 
-@login_required
-@require_GET
-def score_overview(request: HttpRequest) -> HttpResponse:
-    """成绩总览：所选细则、年度、期间的正式成绩。办公室、局长看全部股室，股室人员只看本股室。"""
-    user = _user(request)
-    if "year" in request.GET:
-        form = ScoreFilterForm(request.GET)
+def _overview(user: User, query: Any) -> tuple[ScoreFilterForm, ScoreRun | None, ScoreTable, str]:
+    """成绩总览的数据：所选（缺省为最近一次）正式计分批次、可见股室的成绩表与标题。"""
+    if "year" in query:
+        form = ScoreFilterForm(query)
         run = services.find_official_run(**form.cleaned_data) if form.is_valid() else None
     else:
         run = services.latest_official_run()
@@ -77,13 +77,18 @@ def score_overview(request: HttpRequest) -> HttpResponse:
         .select_related("section")
         .order_by("rank", "section__sort_order", "section__name")
     )
-    table = ScoreTable(scores)
     title = f"{_period_title(run.year, run.period)}考核成绩" if run else "考核成绩"
-    fmt = request.GET.get(EXPORT_PARAM)
-    if fmt in CONTENT_TYPES:
-        if run is None:
-            raise Http404("该期间尚未计分")
-        return table_response(table, fmt=fmt, filename=title)
+    return form, run, ScoreTable(scores), title
+
+
+@login_required
+@require_GET
+def score_overview(request: HttpRequest) -> HttpResponse:
+    """成绩总览：所选细则、年度、期间的正式成绩。办公室、局长看全部股室，股室人员只看本股室。"""
+    user = _user(request)
+    if request.GET.get(EXPORT_PARAM) in CONTENT_TYPES:
+        return file_jobs.deliver(request, kind="score_overview")
+    form, run, table, title = _overview(user, request.GET)
     return render(
         request,
         "scoring/score_overview.html",
@@ -99,17 +104,29 @@ def score_overview(request: HttpRequest) -> HttpResponse:
     )
 
 
+def score_overview_export(ctx: JobContext) -> TableExport:
+    _form, run, table, title = _overview(ctx.user, ctx.query)
+    if run is None:
+        raise Http404("该期间尚未计分")
+    return table_export(ctx, table, filename=title)
+
+
+def _detail(user: User, pk: int) -> tuple[UnitScore, LedgerTable, str, dict[str, str], dict[str, Any]]:
+    score = access.get_score_for_user(user, pk)
+    names, labels, weights = services.ruleset_labels(score.run.ruleset_id)
+    table = LedgerTable(services.ledger_lines(score), indicator_names=names, rule_labels=labels)
+    title = f"{score.section.name}{_period_title(score.run.year, score.run.period)}扣分明细"
+    return score, table, title, names, weights
+
+
 @login_required
 @require_GET
 def score_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """一个股室的得分与扣分明细（台账）：每一行的指标、规则、分值与理由；可导出。"""
-    score = access.get_score_for_user(_user(request), pk)
-    names, labels, weights = services.ruleset_labels(score.run.ruleset_id)
-    table = LedgerTable(services.ledger_lines(score), indicator_names=names, rule_labels=labels)
-    title = f"{score.section.name}{_period_title(score.run.year, score.run.period)}扣分明细"
-    fmt = request.GET.get(EXPORT_PARAM)
-    if fmt in CONTENT_TYPES:
-        return table_response(table, fmt=fmt, filename=title)
+    if request.GET.get(EXPORT_PARAM) in CONTENT_TYPES:
+        params = {"score": [str(pk)], **query_params(request)}
+        return file_jobs.deliver(request, kind="score_detail", params=params)
+    score, table, title, names, weights = _detail(_user(request), pk)
     indicators = [
         {
             "code": code,
@@ -130,6 +147,11 @@ def score_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "export_links": _export_links(request),
         },
     )
+
+
+def score_detail_export(ctx: JobContext) -> TableExport:
+    _score, table, title, _names, _weights = _detail(ctx.user, int(param(ctx, "score", "0")))
+    return table_export(ctx, table, filename=title)
 
 
 @login_required

@@ -32,8 +32,10 @@ from scoring.models import (
     SnapshotTask,
 )
 from scoring.tables import points_value
+from workplan import file_jobs
 from workplan.downloads import private_file_response
 from workplan.exporting import CONTENT_TYPES
+from workplan.file_jobs import JobContext, JobRefused, param
 from workplan.models import ReportStatus, User
 from workplan.periods import previous_quarter, quarter_of
 
@@ -387,9 +389,7 @@ def appraisal_export(request: HttpRequest) -> HttpResponse:
         fmt = request.GET.get("fmt", "")
         try:
             if fmt in CONTENT_TYPES:
-                return appraisal_service.appraisal_export(
-                    year=year, period=period, fmt=fmt, user=user, request=request
-                )
+                return file_jobs.deliver(request, kind="appraisal")
             sheet = appraisal_service.score_sheet(appraisal_service.appraisal_rows(year, period))
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -404,4 +404,15 @@ def appraisal_export(request: HttpRequest) -> HttpResponse:
         "scoring/appraisal.html",
         {"form": form, "preview": preview, "downloads": downloads},
         status=status,
+    )
+
+
+def appraisal_export_prepare(ctx: JobContext) -> appraisal_service.AppraisalFile:
+    """绩效考核导出（后台任务与页面共用）：参数同页面（year、period、fmt），按提交人的权限重新检查。"""
+    form = AppraisalForm(ctx.query)
+    if not form.is_valid():
+        raise JobRefused("生成失败：年度或期间不正确。")
+    d = form.cleaned_data
+    return appraisal_service.appraisal_file(
+        year=d["year"], period=d["period"], fmt=param(ctx, "fmt"), user=ctx.user
     )

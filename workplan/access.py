@@ -23,6 +23,7 @@ from workplan.models import (
     AssignmentRole,
     CriticismNotice,
     Evidence,
+    FileJob,
     Interview,
     NoticeStatus,
     ProgressReport,
@@ -379,3 +380,12 @@ def get_appeal_for_user(user: User, pk: int) -> ApplicationAppeal:
     if not can_manage_plans(user):
         raise PermissionDenied("仅办公室可以登记、修改申请和复议诉讼")
     return appeal
+
+
+def visible_file_jobs(user: User) -> QuerySet[FileJob]:
+    """后台文件任务只属于创建人：办公室、局长也看不到别人的（别人的导出可能含其本股室的数据）。"""
+    return FileJob.objects.for_user(user)
+
+
+def get_file_job_for_user(user: User, pk: int) -> FileJob:
+    return get_object_or_404(visible_file_jobs(user), pk=pk)

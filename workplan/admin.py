@@ -32,6 +32,7 @@ from workplan.models import (
     AuditEntry,
     CriticismNotice,
     Evidence,
+    FileJob,
     HolidayOverride,
     Interview,
     JobRun,
@@ -335,6 +336,16 @@ class NotificationAdmin(ReadOnlyAdmin):
 class JobRunAdmin(ReadOnlyAdmin):
     list_display = ("job", "key", "outcome", "started_at", "finished_at")
     list_filter = ("job", "outcome")
+
+
+@admin.register(FileJob)
+class FileJobAdmin(ReadOnlyAdmin):
+    """后台文件任务（运维查看状态与失败原因）：文件本身只在“我的后台任务”中由提交人下载，这里不显示。"""
+
+    list_display = ("created_at", "created_by", "kind", "title", "status", "progress", "finished_at")
+    list_filter = ("status", "kind")
+    list_select_related = ("created_by",)
+    exclude = ("result_file",)
 
 
 @admin.register(HolidayOverride)

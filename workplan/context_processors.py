@@ -18,6 +18,7 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("进展报送", "report_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
     ("佐证材料", "evidence_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
     ("通知", "notifications", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
+    ("我的后台任务", "file_job_list", (Role.OFFICE, Role.DIRECTOR, Role.SECTION, Role.READONLY)),
     ("缺报清单", "missing_reports", (Role.OFFICE, Role.DIRECTOR)),
     ("审核报送", "review_queue", (Role.OFFICE,)),
     ("导入计划", "plan_import_upload", (Role.OFFICE,)),

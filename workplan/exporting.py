@@ -34,21 +34,30 @@ def build_dataset(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, titl
     return data
 
 
-def dataset_response(data: tablib.Dataset | tablib.Databook, *, fmt: str, filename: str) -> HttpResponse:
-    """把数据集作为附件返回；csv 带 BOM 以便 Excel 正确识别中文。"""
+def dataset_bytes(data: tablib.Dataset | tablib.Databook, *, fmt: str) -> bytes:
+    """数据集的文件内容；csv 为带 BOM 的 UTF-8，以便 Excel 正确识别中文。"""
     if fmt not in CONTENT_TYPES:
         raise ValueError(f"不支持的导出格式：{fmt}")
     payload: bytes | str = data.export(fmt)
     if fmt == "csv":
-        payload = "\ufeff" + str(payload)
-    response = HttpResponse(payload, content_type=CONTENT_TYPES[fmt])
-    full = f"{filename}.{fmt}"
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(full)}"
+        return ("\ufeff" + str(payload)).encode("utf-8")
+    return payload if isinstance(payload, bytes) else payload.encode("utf-8")
+
+
+def file_response(payload: bytes, *, filename: str, content_type: str) -> HttpResponse:
+    """把生成的文件作为附件返回：文件名按 RFC 5987 编码（filename*=UTF-8''…，中文文件名），不缓存。"""
+    response = HttpResponse(payload, content_type=content_type)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 
-def table_response(table: Any, *, fmt: str, filename: str) -> HttpResponse:
-    """导出 django-tables2 表格当前显示的内容（含筛选）。"""
-    values = list(table.as_values())
-    headers, rows = values[0], values[1:]
-    return dataset_response(build_dataset(headers, rows, title=filename), fmt=fmt, filename=filename)
+def attachment_response(result: Any) -> HttpResponse:
+    """workplan.file_jobs.FileResult（文件名、内容、内容类型）作为附件返回。"""
+    return file_response(result.payload, filename=result.filename, content_type=result.content_type)
+
+
+def dataset_response(data: tablib.Dataset | tablib.Databook, *, fmt: str, filename: str) -> HttpResponse:
+    """把数据集作为附件返回；csv 带 BOM 以便 Excel 正确识别中文。"""
+    payload = dataset_bytes(data, fmt=fmt)
+    return file_response(payload, filename=f"{filename}.{fmt}", content_type=CONTENT_TYPES[fmt])

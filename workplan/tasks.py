@@ -1,7 +1,9 @@
-"""后台任务（django-q2，按点分路径由 setup_schedules 建立的每日计划调用）：到期/逾期提醒、季度缺报清单。
+"""后台任务（django-q2，按点分路径调用）：每日计划（setup_schedules 建立）的到期/逾期提醒、季度缺报清单；
+长任务队列上的后台文件（导出、报告，见 workplan/file_jobs.py）。
 
-函数不带参数（django-q2 的参数会被序列化存库，只应传编号），今天的日期在运行时取；重复投递由
-workplan/reminders.py 的 JobRun 批次记录保证只执行一次。
+django-q2 的参数会被序列化存库，只传编号：每日计划的函数不带参数，今天的日期在运行时取，重复投递由
+workplan/reminders.py 的 JobRun 批次记录保证只执行一次；后台文件只传 FileJob 的编号，由它的状态
+保证只生成一次。
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from workplan import reminders
+from workplan.file_jobs import file_job_execute, file_jobs_purge
 
 
 def daily_reminders() -> str:
@@ -36,3 +39,14 @@ def quarterly_missing_reports() -> str:
     if result.get("running"):
         return f"{year}Q{quarter}：另一进程正在运行，跳过"
     return f"{year}年第{quarter}季度缺报{result.get('missing', 0)}项，新通知{result.get('created', 0)}条"
+
+
+def file_job_run(job_id: int) -> str:
+    """长任务队列“long”：生成一个后台文件（导出、报告）。重复投递不重做，进程被杀后的重投从头重做。"""
+    return file_job_execute(job_id)
+
+
+def file_jobs_cleanup() -> str:
+    """每日 07:30：删除超过保留天数的后台文件，把提交一天以上仍未完成的后台任务标为失败。"""
+    result = file_jobs_purge()
+    return f"删除过期文件{result['removed']}个，标为失败的未完成任务{result['abandoned']}个"

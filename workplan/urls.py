@@ -7,6 +7,7 @@ from workplan import (
     views_applications,
     views_import,
     views_interviews,
+    views_jobs,
     views_lists,
     views_notices,
     views_notifications,
@@ -34,6 +35,10 @@ urlpatterns = [
     path("notifications/", views_notifications.notifications, name="notifications"),
     path("notifications/read/", views_notifications.notifications_mark_read, name="notifications_mark_read"),
     path("missing-reports/", views_notifications.missing_reports, name="missing_reports"),
+    # 我的后台任务（后台生成的导出与报告）
+    path("jobs/", views_jobs.file_job_list, name="file_job_list"),
+    path("jobs/<int:pk>/", views_jobs.file_job_detail, name="file_job_detail"),
+    path("jobs/<int:pk>/download/", views_jobs.file_job_download, name="file_job_download"),
     # 进展报送、佐证材料、办公室审核
     path("tasks/<int:pk>/report/", views_progress.report_edit, name="report_edit"),
     path("reports/<int:pk>/evidence/", views_progress.evidence_upload, name="evidence_upload"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -12,12 +14,13 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
 
-from workplan.downloads import private_file_response
 from workplan import access, services, views_progress
 from workplan.calendar_db import load_calendar
+from workplan.downloads import private_file_response
+from workplan.file_jobs import JobContext, TableExport, table_export
 from workplan.filters import TaskFilter
 from workplan.forms import AssignmentForm
-from workplan.models import AssignmentRole, PlanImport, Section, SectionGroup, Task, TaskAssignment
+from workplan.models import AssignmentRole, PlanImport, Section, SectionGroup, Task, TaskAssignment, User
 from workplan.tables import PlanTable, TaskTable
 from workplan.views_lists import list_response, tasks_for_list
 
@@ -76,42 +79,64 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _task_list_page(
-    request: HttpRequest, base: QuerySet[Task], *, title: str, section: Section | None = None
-) -> HttpResponse:
-    """任务清单与“我的任务”共用：筛选、表格（一次读出工作日历）、分页或导出。"""
-    user = request.user
+def _task_table(
+    user: User, query: Any, base: QuerySet[Task], *, section: Section | None = None
+) -> tuple[TaskTable, TaskFilter]:
+    """任务清单与“我的任务”共用：筛选、表格（一次读出工作日历）。"""
     tasks = tasks_for_list(base.filter(is_heading=False), section=section).order_by("-plan__year", "position")
-    task_filter = TaskFilter(
-        request.GET, queryset=tasks, plans=access.visible_plans(user), fixed_section=section  # type: ignore[arg-type]
-    )
+    task_filter = TaskFilter(query, queryset=tasks, plans=access.visible_plans(user), fixed_section=section)
     # Loaded on first use: pages whose rows need no working-day count skip the query.
     cal = SimpleLazyObject(load_calendar)
     table = TaskTable(task_filter.qs, calendar=cal, today=timezone.localdate())  # type: ignore[arg-type]
+    return table, task_filter
+
+
+def _task_list_page(
+    request: HttpRequest, base: QuerySet[Task], *, title: str, kind: str, section: Section | None = None
+) -> HttpResponse:
+    """任务清单与“我的任务”的页面：分页，或导出（大的转为后台任务）。"""
+    table, task_filter = _task_table(request.user, request.GET, base, section=section)  # type: ignore[arg-type]
     return list_response(
         request,
         table=table,
         filterset=task_filter,
         template="workplan/task_list.html",
-        filename=title,
+        export_kind=kind,
         context={"title": title, "section": section},
     )
+
+
+def _my_tasks_base(user: User) -> tuple[QuerySet[Task], Section | None]:
+    """本股室（牵头或责任）的任务；未归属股室的用户看到空列表。"""
+    section = user.section
+    if section is None:
+        return Task.objects.none(), None
+    return Task.objects.for_section(section), section
 
 
 @login_required
 @require_GET
 def task_list(request: HttpRequest) -> HttpResponse:
-    return _task_list_page(request, access.visible_tasks(request.user), title="任务清单")  # type: ignore[arg-type]
+    return _task_list_page(request, access.visible_tasks(request.user), title="任务清单", kind="task_list")  # type: ignore[arg-type]
+
+
+def task_list_export(ctx: JobContext) -> TableExport:
+    table, _ = _task_table(ctx.user, ctx.query, access.visible_tasks(ctx.user))
+    return table_export(ctx, table, filename="任务清单")
 
 
 @login_required
 @require_GET
 def my_tasks(request: HttpRequest) -> HttpResponse:
     """本股室（牵头或责任）的任务；未归属股室的用户看到空列表。"""
-    section = request.user.section  # type: ignore[union-attr]
-    if section is None:
-        return _task_list_page(request, Task.objects.none(), title="我的任务")
-    return _task_list_page(request, Task.objects.for_section(section), title="我的任务", section=section)
+    base, section = _my_tasks_base(request.user)  # type: ignore[arg-type]
+    return _task_list_page(request, base, title="我的任务", kind="my_tasks", section=section)
+
+
+def my_tasks_export(ctx: JobContext) -> TableExport:
+    base, section = _my_tasks_base(ctx.user)
+    table, _ = _task_table(ctx.user, ctx.query, base, section=section)
+    return table_export(ctx, table, filename="我的任务")
 
 
 @login_required

@@ -18,11 +18,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from workplan import access, applications
+from workplan import access, applications, file_jobs
 from workplan.application_register import Row, clock_of, register_rows, with_clock_data
-from workplan.audit import audit_record
 from workplan.calendar_db import calendar_warnings, load_calendar
-from workplan.exporting import CONTENT_TYPES, build_dataset, dataset_response
+from workplan.exporting import CONTENT_TYPES
+from workplan.file_jobs import JobContext, TableExport, param
 from workplan.forms_applications import (
     AppealForm,
     ApplicationFilterForm,
@@ -109,15 +109,10 @@ def _register(user: User, form: ApplicationFilterForm) -> tuple[list[Row], int |
 def application_list(request: HttpRequest) -> HttpResponse:
     """依申请公开登记簿：办公室、局长看全部，股室看本股室承办的；按年度、状态、股室、逾期、结果筛选，可导出。"""
     user = _user(request)
+    if request.GET.get(EXPORT_PARAM) in CONTENT_TYPES:
+        return file_jobs.deliver(request, kind="application_list")
     form = ApplicationFilterForm(request.GET or None)
     rows, year = _register(user, form)
-    fmt = request.GET.get(EXPORT_PARAM)
-    if fmt in CONTENT_TYPES:
-        audit_record(
-            action="application.export", user=user, new={"format": fmt, "rows": len(rows)}, request=request
-        )
-        data = build_dataset(REGISTER_HEADERS, (_register_row(r, year) for r in rows), title="依申请公开登记")
-        return dataset_response(data, fmt=fmt, filename="依申请公开登记")
     query, links = _links(request)
     return render(
         request,
@@ -130,6 +125,21 @@ def application_list(request: HttpRequest) -> HttpResponse:
             "export_links": links,
             "can_write": access.can_manage_plans(user),
         },
+    )
+
+
+def application_list_export(ctx: JobContext) -> TableExport:
+    """登记簿导出（含申请人姓名）：写审计日志 application.export（格式、行数）。"""
+    rows, year = _register(ctx.user, ApplicationFilterForm(ctx.query or None))
+    fmt = param(ctx, EXPORT_PARAM)
+    return TableExport(
+        filename="依申请公开登记",
+        fmt=fmt,
+        headers=REGISTER_HEADERS,
+        rows=(_register_row(r, year) for r in rows),
+        size=len(rows),
+        audit_action="application.export",
+        audit_new={"format": fmt, "rows": len(rows)},
     )
 
 

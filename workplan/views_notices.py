@@ -19,8 +19,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from workplan import access, notices
-from workplan.exporting import CONTENT_TYPES, build_dataset, dataset_response
+from workplan import access, file_jobs, notices
+from workplan.exporting import CONTENT_TYPES
+from workplan.file_jobs import JobContext, TableExport, param
 from workplan.forms_notices import (
     NoticeActionForm,
     NoticeFilterForm,
@@ -118,12 +119,10 @@ def _notice_row(n: CriticismNotice) -> list[Any]:
 def notice_list(request: HttpRequest) -> HttpResponse:
     """通报列表（办公室、局长全部；股室只看点名本股室的已印发通报）：按年度、状态、级别筛选，可导出。"""
     user = request_user(request)
+    if request.GET.get(EXPORT_PARAM) in CONTENT_TYPES:
+        return file_jobs.deliver(request, kind="notice_list")
     form = NoticeFilterForm(request.GET or None)
     qs = _notice_list_qs(user, form)
-    fmt = request.GET.get(EXPORT_PARAM)
-    if fmt in CONTENT_TYPES:
-        data = build_dataset(NOTICE_HEADERS, (_notice_row(n) for n in qs), title="通报批评")
-        return dataset_response(data, fmt=fmt, filename="通报批评")
     return render(
         request,
         "workplan/notice_list.html",
@@ -134,6 +133,17 @@ def notice_list(request: HttpRequest) -> HttpResponse:
             "export_links": export_links(request),
             "can_write": access.can_manage_plans(user),
         },
+    )
+
+
+def notice_list_export(ctx: JobContext) -> TableExport:
+    qs = _notice_list_qs(ctx.user, NoticeFilterForm(ctx.query or None))
+    return TableExport(
+        filename="通报批评",
+        fmt=param(ctx, EXPORT_PARAM),
+        headers=NOTICE_HEADERS,
+        rows=(_notice_row(n) for n in qs),
+        size=qs.count(),
     )
 
 

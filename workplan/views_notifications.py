@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,11 +15,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from workplan import access, reminders
+from workplan import access, file_jobs, reminders
 from workplan import notifications as inbox
 from workplan.calendar_db import calendar_warnings, load_calendar
-from workplan.exporting import CONTENT_TYPES, build_dataset, dataset_response
-from workplan.models import OfficeSettings
+from workplan.exporting import CONTENT_TYPES
+from workplan.file_jobs import JobContext, TableExport, param
+from workplan.models import OfficeSettings, User
 from workplan.periods import previous_quarter, quarter_of, report_deadline
 
 EXPORT_PARAM = "_export"
@@ -70,44 +74,35 @@ class QuarterForm(forms.Form):
     )
 
 
+MISSING_HEADERS = ["任务编号", "层级序号", "任务", "股室", "角色", "报送截止日", "逾期工作日", "状态"]
+
+
+def _require_read_all(user: User) -> None:
+    if not access.can_read_all(user):
+        raise PermissionDenied("仅办公室和局长可以查看缺报清单")
+
+
+def _quarter(query: Any, today: datetime.date) -> tuple[QuarterForm, int, int]:
+    """所选季度；缺省（或填错）为上一个已结束的季度。"""
+    default_year, default_quarter = previous_quarter(*quarter_of(today))
+    form = QuarterForm(query if "year" in query else {"year": default_year, "quarter": default_quarter})
+    if form.is_valid():
+        return form, form.cleaned_data["year"], form.cleaned_data["quarter"]
+    return form, default_year, default_quarter
+
+
 @login_required
 @require_GET
 def missing_reports(request: HttpRequest) -> HttpResponse:
     """缺报清单（办公室、局长）：所选季度应报送而未报送、或被退回后未重报的任务与股室。缺省为上一个已结束的季度。"""
-    if not access.can_read_all(request.user):  # type: ignore[arg-type]
-        raise PermissionDenied("仅办公室和局长可以查看缺报清单")
+    _require_read_all(request.user)  # type: ignore[arg-type]
+    if request.GET.get(EXPORT_PARAM) in CONTENT_TYPES:
+        return file_jobs.deliver(request, kind="missing_reports")
     today = timezone.localdate()
-    default_year, default_quarter = previous_quarter(*quarter_of(today))
-    form = QuarterForm(
-        request.GET if "year" in request.GET else {"year": default_year, "quarter": default_quarter}
-    )
-    if form.is_valid():
-        year, quarter = form.cleaned_data["year"], form.cleaned_data["quarter"]
-    else:
-        year, quarter = default_year, default_quarter
+    form, year, quarter = _quarter(request.GET, today)
     cal = load_calendar()
     report_day = OfficeSettings.current().report_day
     rows = reminders.missing_reports(year=year, quarter=quarter, today=today, cal=cal, report_day=report_day)
-    fmt = request.GET.get(EXPORT_PARAM)
-    if fmt in CONTENT_TYPES:
-        data = build_dataset(
-            ["任务编号", "层级序号", "任务", "股室", "角色", "报送截止日", "逾期工作日", "状态"],
-            [
-                [
-                    r.task_code,
-                    r.number_path,
-                    r.task_title,
-                    r.section_name,
-                    r.role_label,
-                    r.deadline,
-                    r.workdays_overdue,
-                    r.state_label,
-                ]
-                for r in rows
-            ],
-            title=f"{year}年第{quarter}季度缺报清单",
-        )
-        return dataset_response(data, fmt=fmt, filename=f"{year}年第{quarter}季度缺报清单")
     deadline = report_deadline(year, quarter, day=report_day, cal=cal)
     return render(
         request,
@@ -121,4 +116,27 @@ def missing_reports(request: HttpRequest) -> HttpResponse:
             "deadline_passed": today > deadline,
             "warnings": calendar_warnings(cal, [year, deadline.year, today.year]),
         },
+    )
+
+
+def missing_reports_export(ctx: JobContext) -> TableExport:
+    """缺报清单的 xlsx / csv：与页面同一季度、同一规则。"""
+    _require_read_all(ctx.user)
+    today = timezone.localdate()
+    _form, year, quarter = _quarter(ctx.query, today)
+    report_day = OfficeSettings.current().report_day
+    rows = reminders.missing_reports(
+        year=year, quarter=quarter, today=today, cal=load_calendar(), report_day=report_day
+    )
+    name = f"{year}年第{quarter}季度缺报清单"
+    return TableExport(
+        filename=name,
+        fmt=param(ctx, EXPORT_PARAM),
+        headers=MISSING_HEADERS,
+        rows=(
+            [r.task_code, r.number_path, r.task_title, r.section_name, r.role_label, r.deadline,
+             r.workdays_overdue, r.state_label]
+            for r in rows
+        ),  # fmt: skip
+        size=len(rows),
     )

@@ -28,6 +28,7 @@ from workplan.audit import audit_record
 from workplan.calendar_db import calendar_warnings, load_calendar
 from workplan.downloads import private_file_response
 from workplan.exporting import dataset_response
+from workplan.file_jobs import JobContext, TableExport, table_export
 from workplan.forms_publication import (
     ArchiveMonthForm,
     PublicationFilter,
@@ -162,22 +163,30 @@ def _summary(items: Any) -> dict[str, Any]:
     }
 
 
+def _publication_table(user: User, query: Any) -> tuple[PublicationTable, PublicationFilter]:
+    today = timezone.localdate()
+    items = access.visible_publications(user).select_related("section").order_by("-formed_on", "-pk")
+    item_filter = PublicationFilter(query, queryset=items, today=today)
+    cal = SimpleLazyObject(load_calendar)  # loaded on first use: one query at most
+    return PublicationTable(item_filter.qs, calendar=cal, today=today), item_filter  # type: ignore[arg-type]
+
+
+def publication_list_export(ctx: JobContext) -> TableExport:
+    return table_export(ctx, _publication_table(ctx.user, ctx.query)[0], filename="发布信息登记台账")
+
+
 @login_required
 @require_GET
 def publication_list(request: HttpRequest) -> HttpResponse:
     """发布信息登记台账：筛选（股室、栏目、状态、发布季度、是否逾期）、分页，?_export=xlsx|csv 导出。"""
     user = _user(request)
-    today = timezone.localdate()
-    items = access.visible_publications(user).select_related("section").order_by("-formed_on", "-pk")
-    item_filter = PublicationFilter(request.GET, queryset=items, today=today)
-    cal = SimpleLazyObject(load_calendar)  # loaded on first use: one query at most
-    table = PublicationTable(item_filter.qs, calendar=cal, today=today)  # type: ignore[arg-type]
+    table, item_filter = _publication_table(user, request.GET)
     return list_response(
         request,
         table=table,
         filterset=item_filter,
         template="workplan/publication_list.html",
-        filename="发布信息登记台账",
+        export_kind="publication_list",
         context={
             "can_draft": user.role == Role.OFFICE
             or (user.role == Role.SECTION and user.section_id is not None),

@@ -18,9 +18,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from workplan import access, rectification
+from workplan import access, file_jobs, rectification
 from workplan.downloads import private_file_response
-from workplan.exporting import CONTENT_TYPES, build_dataset, dataset_response
+from workplan.exporting import CONTENT_TYPES
+from workplan.file_jobs import JobContext, TableExport, param
 from workplan.forms_notices import AnswerForm, RectificationFilterForm, VerifyForm
 from workplan.models import RectificationItem, RectificationStatus, User
 from workplan.uploads import CONTENT_TYPES as FILE_TYPES
@@ -94,15 +95,12 @@ def _rectification_row(item: RectificationItem, today: Any) -> list[Any]:
 def rectification_list(request: HttpRequest) -> HttpResponse:
     """整改事项：股室看本股室的（“我的整改”），办公室、局长看全部；按状态、股室、是否逾期筛选，可导出。"""
     user = request_user(request)
+    if request.GET.get(EXPORT_PARAM) in CONTENT_TYPES:
+        return file_jobs.deliver(request, kind="rectification_list")
     sees_all = access.can_read_all(user)
     form = RectificationFilterForm(request.GET or None, sees_all=sees_all)
     qs = _rectification_list_qs(user, form)
     today = timezone.localdate()
-    fmt = request.GET.get(EXPORT_PARAM)
-    if fmt in CONTENT_TYPES:
-        rows = (_rectification_row(item, today) for item in qs)
-        data = build_dataset(RECTIFICATION_HEADERS, rows, title="整改事项")
-        return dataset_response(data, fmt=fmt, filename="整改事项")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     for item in page.object_list:
         item.overdue = rectification.is_overdue(item, today=today)
@@ -123,6 +121,19 @@ def rectification_list(request: HttpRequest) -> HttpResponse:
             "title": "整改事项" if sees_all else "我的整改",
             "overdue_count": overdue_count,
         },
+    )
+
+
+def rectification_list_export(ctx: JobContext) -> TableExport:
+    form = RectificationFilterForm(ctx.query or None, sees_all=access.can_read_all(ctx.user))
+    qs = _rectification_list_qs(ctx.user, form)
+    today = timezone.localdate()
+    return TableExport(
+        filename="整改事项",
+        fmt=param(ctx, EXPORT_PARAM),
+        headers=RECTIFICATION_HEADERS,
+        rows=(_rectification_row(item, today) for item in qs),
+        size=qs.count(),
     )
 
 

@@ -11,9 +11,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from workplan import access, sheet_export, sheet_format, sheet_reading, spreadsheet
-from workplan.audit import audit_record
-from workplan.exporting import CONTENT_TYPES, build_dataset, dataset_response
+from workplan import access, file_jobs, sheet_export, sheet_format, sheet_reading, spreadsheet
+from workplan.exporting import CONTENT_TYPES
+from workplan.file_jobs import JobContext, TableExport, param
 from workplan.models import PlanImport
 
 DIFF_ROWS_SHOWN = 500
@@ -35,21 +35,31 @@ class SheetUploadForm(forms.Form):
 @login_required
 @require_GET
 def plan_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """计划的任务表（可在 Excel 中修改后回导）：任务多于 EXPORT_INLINE_ROWS 时转为后台任务。"""
     if fmt not in CONTENT_TYPES:
         raise Http404("不支持的导出格式")
-    plan = access.get_plan_for_user(request.user, pk)  # type: ignore[arg-type]
-    if not access.can_read_all(request.user):  # type: ignore[arg-type]
+    return file_jobs.deliver(request, kind="plan_tasks", params={"plan": [str(pk)], "format": [fmt]})
+
+
+def plan_tasks_export(ctx: JobContext) -> TableExport:
+    """办公室、局长导出整个计划的任务表；写审计日志 plan.export（格式、行数）。"""
+    plan = access.get_plan_for_user(ctx.user, int(param(ctx, "plan", "0")))
+    if not access.can_read_all(ctx.user):
         raise PermissionDenied("仅办公室和局长可以导出整个计划的任务表")
-    rows = sheet_export.export_rows(plan)
-    audit_record(
-        action="plan.export",
-        user=request.user,
-        obj=plan,
-        new={"format": fmt, "rows": len(rows)},
-        request=request,  # type: ignore[arg-type]
+    tasks = sheet_export.export_queryset(plan)
+    size = tasks.count()
+    fmt = param(ctx, "format")
+    return TableExport(
+        filename=f"{plan.year}年工作任务-{plan.pk}",
+        fmt=fmt,
+        headers=sheet_format.HEADERS,
+        rows=(sheet_export.export_row(task) for task in tasks),
+        size=size,
+        sheet_title="工作任务",
+        audit_action="plan.export",
+        audit_obj=plan,
+        audit_new={"format": fmt, "rows": size},
     )
-    data = build_dataset(sheet_format.HEADERS, rows, title="工作任务")
-    return dataset_response(data, fmt=fmt, filename=f"{plan.year}年工作任务-{plan.pk}")
 
 
 @login_required

@@ -25,10 +25,12 @@ from workplan.models import (
     AppealKind,
     ApplicationAppeal,
     Evidence,
+    FileJob,
     PlanImport,
     PublicationItem,
     Section,
     TaskAssignment,
+    User,
 )
 
 MINI_PLAN = "2024年某局政务公开工作要点\n一、加强信息公开\n（一）深化数据公开。及时发布数据。（牵头股室：综合股）\n"
@@ -90,7 +92,18 @@ ARGS = {
     "pub_first": lambda w: ["first"],
     "pub_second": lambda w: ["second"],
     "pub_final": lambda w: ["final"],
+    "job": lambda w: [_file_job_pk(w)],
 }
+
+
+def _file_job_pk(w: World) -> int:
+    """综合股人员（lead）提交、已生成好的一个后台文件：只有他本人能看、能下载。"""
+    job = FileJob.objects.create(
+        kind="task_list", title="任务清单.csv", status=FileJob.Status.DONE, progress=100,
+        created_by=User.objects.get(username="lead"), result_name="任务清单.csv", content_type="text/csv",
+    )
+    job.result_file.save("matrix-job.csv", ContentFile("\ufeff任务\n".encode()), save=True)
+    return job.pk
 
 
 def _publication_pk(w: World) -> int:
@@ -140,6 +153,13 @@ MATRIX: list[tuple[str, str, str | None, tuple[int | None, ...]]] = [
     ("notifications_mark_read", "post", None,         (302,  302,     302, 302, 302,     302)),
     ("missing_reports",         "get",  None,         (200,  200,     403, 403, 403,     403)),
     ("missing_reports",         "post", None,         (405,  _,       _,   _,   _,       _)),
+    # 我的后台任务: everyone has the list; a job (the lead user's) is its creator's alone, 404 for all others.
+    ("file_job_list",           "get",  None,         (200,  200,     200, 200, 200,     200)),
+    ("file_job_list",           "post", None,         (405,  405,     405, 405, 405,     405)),
+    ("file_job_detail",         "get",  "job",        (404,  404,     200, 404, 404,     404)),
+    ("file_job_detail",         "post", "job",        (405,  _,       _,   _,   _,       _)),
+    ("file_job_download",       "get",  "job",        (404,  404,     200, 404, 404,     404)),
+    ("file_job_download",       "post", "job",        (405,  _,       _,   _,   _,       _)),
     # 导入计划：办公室专用
     ("plan_import_list",        "get",  None,         (200,  403,     403, 403, 403,     403)),
     ("plan_import_list",        "post", None,         (405,  403,     403, 403, 403,     403)),

@@ -13,6 +13,7 @@ from workplan.models.applications import (
     ApplicationResult,
     ReceiptChannel,
 )
+from workplan.models.jobs import FileJob, FileJobQuerySet
 from workplan.models.notices import (
     CriticismNotice,
     Interview,
@@ -81,6 +82,8 @@ __all__ = [
     "AssignmentRole",
     "AuditEntry",
     "Evidence",
+    "FileJob",
+    "FileJobQuerySet",
     "HolidayOverride",
     "JobRun",
     "Notification",

@@ -20,6 +20,7 @@ RUN_AT = datetime.time(7, 30)
 ALLOWED_SCHEDULES: dict[str, str] = {
     "每日提醒（到期、逾期、季度报送）": "workplan.tasks.daily_reminders",
     "季度缺报清单（上季度截止日次日）": "workplan.tasks.quarterly_missing_reports",
+    "后台文件清理（超过保留天数的导出与报告）": "workplan.tasks.file_jobs_cleanup",
 }
 
 
@@ -83,7 +84,7 @@ def schedules_setup(*, now: datetime.datetime | None = None) -> dict[str, str]:
 
 
 class Command(BaseCommand):
-    help = "建立/更新后台定时任务（每日 07:30 提醒、季度缺报清单）。可重复运行。"
+    help = "建立/更新后台定时任务（每日 07:30 提醒、季度缺报清单、后台文件清理）。可重复运行。"
 
     def handle(self, *args: Any, **options: Any) -> None:
         labels = {"created": "新建", "updated": "更新", "unchanged": "未变"}
