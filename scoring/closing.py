@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from scoring.access import require_office
-from scoring.appeals import appeal_submit as appeal_submit  # re-exported: tests/test_fuzz.py
+from scoring.appeals import appeal_submit as appeal_submit  # re-exported: tests/fuzz/conftest.py
 from scoring.close_access import close_title, quarter_period
 from scoring.models import (
     Appeal,

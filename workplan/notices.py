@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from workplan import access
 from workplan.audit import audit_record
-from workplan.interviews import interview_create as interview_create  # re-exported: tests/test_fuzz.py
+from workplan.interviews import interview_create as interview_create  # re-exported: tests/fuzz/conftest.py
 from workplan.models import (
     CriticismNotice,
     IssuerLevel,

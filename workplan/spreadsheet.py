@@ -20,7 +20,7 @@ from workplan.bulkinsert import insert_rows
 from workplan.models import AuditEntry, PlanImport, Task, TaskAssignment, User, WorkPlan
 from workplan.sections import SectionResolver
 from workplan.sheet_diff import CurrentTask, PlanSnapshot, SheetDiff, diff_sheet
-from workplan.sheet_format import COLUMNS as COLUMNS  # re-exported: tests/test_fuzz.py reads them here
+from workplan.sheet_format import COLUMNS as COLUMNS  # re-exported: tests/fuzz reads them here
 from workplan.sheet_format import HEADERS as HEADERS  # re-exported, as COLUMNS
 from workplan.sheet_format import ROLE_BY_KEY, SectionPick
 from workplan.sheet_reading import SheetFileError, read_table, validate_table
