@@ -230,6 +230,9 @@ EXPORT_INLINE_ROWS = envint("EXPORT_INLINE_ROWS", "2000")
 REPORT_INLINE_TASKS = envint("REPORT_INLINE_TASKS", "200")
 # Their files are deleted this many days after they were made (workplan.tasks.file_jobs_purge, daily).
 FILE_JOB_KEEP_DAYS = envint("FILE_JOB_KEEP_DAYS", "7")
+# A plan import whose preview has more tasks than IMPORT_INLINE_TASKS is confirmed on the "long" queue
+# (workplan.tasks.plan_import_confirm_run); smaller ones are confirmed in the request.
+IMPORT_INLINE_TASKS = envint("IMPORT_INLINE_TASKS", "2000")
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

@@ -1,19 +1,26 @@
 """计划导入（政务公开工作要点）：预览之后确认写入计划与任务 / 取消；管理命令与演示数据用的一步导入。
 
 任务、分工、新股室和别名都在确认时一次事务写入。上传、解析与预览见 import_preview.py。
+任务多于 IMPORT_INLINE_TASKS 项的导入，确认在长任务队列 long 里执行（plan_import_confirm_enqueue / _run）。
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
+import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django_q.tasks import async_task
 
+from workplan.access import can_manage_plans
 from workplan.audit import audit_record
 from workplan.import_preview import (
     ImportRefused,
@@ -25,6 +32,7 @@ from workplan.import_preview import (
 )
 from workplan.models import (
     AssignmentRole,
+    AuditEntry,
     PlanImport,
     Recurrence,
     Section,
@@ -38,7 +46,10 @@ from workplan.parsers import parse_plan_bytes
 from workplan.parsers.text import match_key
 from workplan.sections import SectionResolver
 
+logger = logging.getLogger(__name__)
+
 MIN_YEAR, MAX_YEAR = 2000, 2100
+CONFIRM_TASK_PATH = "workplan.tasks.plan_import_confirm_run"
 _ROLE_LABEL = {AssignmentRole.LEAD: "牵头", AssignmentRole.RESPONSIBLE: "责任"}
 
 
@@ -327,6 +338,8 @@ def plan_import_confirm(
             "warnings": warnings,
         }
         result["confirm"] = summary
+        result.pop("queued", None)  # a background confirm is over, and an earlier failure is now moot
+        result.pop("confirm_error", None)
         plan_import.status = PlanImport.Status.CONFIRMED
         plan_import.confirmed_at = now
         plan_import.plan = plan
@@ -345,6 +358,148 @@ def plan_import_confirm(
             request=request,
         )
     return plan
+
+
+# ---------------------------------------------------------------- confirm on the long queue
+
+
+def confirms_in_background(plan_import: PlanImport) -> bool:
+    """预览中的任务（不含章节标题）多于 IMPORT_INLINE_TASKS 项的导入，确认在长任务队列 long 里执行。"""
+    summary = (plan_import.result or {}).get("summary") or {}
+    return int(summary.get("tasks") or 0) > settings.IMPORT_INLINE_TASKS
+
+
+def confirm_queued(plan_import: PlanImport) -> bool:
+    """已提交后台确认、还没有结果（仍为待确认，result 中有 queued）。"""
+    return plan_import.status == PlanImport.Status.PREVIEW and bool((plan_import.result or {}).get("queued"))
+
+
+def decisions_to_json(decisions: dict[str, Decision]) -> dict[str, dict[str, Any]]:
+    """Decision 转为只有字符串、数字、布尔的字典，作为 django-q2 任务的参数。"""
+    return {written: dataclasses.asdict(d) for written, d in decisions.items()}
+
+
+def decisions_from_json(data: dict[str, dict[str, Any]]) -> dict[str, Decision]:
+    """decisions_to_json 的逆：在后台任务里还原 Decision。"""
+    return {
+        str(written): Decision(
+            action=d.get("action"),  # type: ignore[arg-type]  # checked by _apply_decisions
+            section_id=int(d["section_id"]) if d.get("section_id") is not None else None,
+            remember_alias=bool(d.get("remember_alias")),
+            new_name=str(d.get("new_name") or ""),
+        )
+        for written, d in data.items()
+    }
+
+
+def _pending_result_update(pk: int, **changes: Any) -> bool:
+    """改待确认导入的 result 中的几个键（值为 None 即删去）；已不是待确认的不改，返回 False。"""
+    with transaction.atomic():
+        row = PlanImport.objects.select_for_update().filter(pk=pk, status=PlanImport.Status.PREVIEW).first()
+        if row is None:
+            return False
+        result = dict(row.result or {})
+        for key, value in changes.items():
+            if value is None:
+                result.pop(key, None)
+            else:
+                result[key] = value
+        row.result = result
+        row.save(update_fields=["result"])
+    return True
+
+
+def plan_import_confirm_enqueue(
+    *,
+    plan_import: PlanImport,
+    decisions: dict[str, Decision],
+    year: int,
+    title: str,
+    user: User,
+    request: HttpRequest | None = None,
+) -> PlanImport:
+    """把大导入的确认提交到长任务队列 long（workplan.tasks.plan_import_confirm_run）。
+
+    规则：只有待确认的导入可以提交；已在后台排队的不重复提交。状态不变（仍为待确认），在 result["queued"]
+    记下提交时间与提交人，并清除上次后台确认失败的原因；任务参数只有编号、年度、标题与股室对应的选择（普通字典）。
+    写审计日志 plan.import.confirm.enqueue。提交到队列失败时写入失败原因，可重新确认。
+    """
+    if not (MIN_YEAR <= int(year) <= MAX_YEAR):
+        raise ImportRefused(f"年度应在 {MIN_YEAR}–{MAX_YEAR} 之间。")
+    with transaction.atomic():
+        row = PlanImport.objects.select_for_update().get(pk=plan_import.pk)
+        if row.status != PlanImport.Status.PREVIEW:
+            raise ImportRefused(f"此导入{row.get_status_display()}，不能确认。")
+        result = dict(row.result or {})
+        if result.get("queued"):
+            raise ImportRefused("此导入已在后台确认中，请稍候，完成后预览页会自动跳转到工作计划。")
+        result.pop("confirm_error", None)
+        result["queued"] = {"at": timezone.now().isoformat(), "by": user.pk, "by_name": str(user)}
+        row.result = result
+        row.save(update_fields=["result"])
+        audit_record(
+            action="plan.import.confirm.enqueue",
+            user=user,
+            obj=row,
+            new={"year": int(year), "tasks": (result.get("summary") or {}).get("tasks", 0)},
+            request=request,
+        )
+    # After the commit, so a worker never sees a state it cannot read yet (tests run it inline right here).
+    try:
+        async_task(
+            CONFIRM_TASK_PATH,
+            row.pk,
+            decisions_to_json(decisions),
+            int(year),
+            title,
+            user.pk,
+            cluster=settings.Q_LONG_CLUSTER,
+            task_name=f"plan_import_confirm-{row.pk}",
+        )
+    except Exception:
+        logger.exception("计划导入 %s 的确认未能提交到队列", row.pk)
+        _pending_result_update(row.pk, queued=None, confirm_error="未能提交到后台任务队列，请稍后重试。")
+    plan_import.refresh_from_db()
+    return plan_import
+
+
+def plan_import_confirm_run(
+    *, import_id: int, decisions: dict[str, dict[str, Any]], year: int, title: str, user_id: int
+) -> str:
+    """后台确认（长任务队列）：按提交时的选择调用 plan_import_confirm，返回一句中文结果。
+
+    规则：已导入的（重复投递）与排队期间已取消的不做任何事；提交人已停用或不再是办公室的不导入；
+    确认被拒（ImportRefused、ValidationError）时事务整体回滚、状态仍为待确认，中文原因写入
+    result["confirm_error"] 显示在预览页，办公室可改正后重新确认。
+    """
+    plan_import = PlanImport.objects.filter(pk=import_id).first()
+    if plan_import is None:
+        return f"导入记录 {import_id} 不存在，跳过"
+    if plan_import.status != PlanImport.Status.PREVIEW:
+        return f"导入 {import_id} {plan_import.get_status_display()}，跳过"
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    try:
+        if user is None or not can_manage_plans(user):
+            raise ImportRefused("提交确认的用户已停用或不再是办公室人员，请重新确认。")
+        plan = plan_import_confirm(
+            plan_import=plan_import,
+            decisions=decisions_from_json(decisions),
+            year=year,
+            title=title,
+            user=user,
+        )
+    except (ImportRefused, ValidationError) as exc:
+        message = exc.message if isinstance(exc, ImportRefused) else "；".join(exc.messages)
+        if _pending_result_update(import_id, queued=None, confirm_error=message):
+            audit_record(
+                action="plan.import.confirm",
+                user=user,
+                obj=plan_import,
+                new={"error": message},
+                outcome=AuditEntry.Outcome.FAILURE,
+            )
+        return f"导入 {import_id} 未确认：{message}"
+    return f"导入 {import_id} 已确认为计划 {plan.pk}"
 
 
 # ---------------------------------------------------------------- cancel

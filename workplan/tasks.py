@@ -1,17 +1,21 @@
 """后台任务（django-q2，按点分路径调用）：每日计划（setup_schedules 建立）的到期/逾期提醒、季度缺报清单；
-长任务队列上的后台文件（导出、报告，见 workplan/file_jobs.py）。
+长任务队列上的后台文件（导出、报告，见 workplan/file_jobs.py）与大的计划导入的确认（见 importing.py）。
 
-django-q2 的参数会被序列化存库，只传编号：每日计划的函数不带参数，今天的日期在运行时取，重复投递由
-workplan/reminders.py 的 JobRun 批次记录保证只执行一次；后台文件只传 FileJob 的编号，由它的状态
-保证只生成一次。
+django-q2 的参数会被序列化存库，只传编号与普通值（不传模型实例、查询集）：每日计划的函数不带参数，
+今天的日期在运行时取，重复投递由 workplan/reminders.py 的 JobRun 批次记录保证只执行一次；后台文件只传
+FileJob 的编号，由它的状态保证只生成一次；导入确认传导入记录编号与股室对应的选择（普通字典），由导入记录的
+状态认领保证只导入一次。
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.utils import timezone
 
 from workplan import reminders
 from workplan.file_jobs import file_job_execute, file_jobs_purge
+from workplan.importing import plan_import_confirm_run as _plan_import_confirm_run
 
 
 def daily_reminders() -> str:
@@ -50,3 +54,12 @@ def file_jobs_cleanup() -> str:
     """每日 07:30：删除超过保留天数的后台文件，把提交一天以上仍未完成的后台任务标为失败。"""
     result = file_jobs_purge()
     return f"删除过期文件{result['removed']}个，标为失败的未完成任务{result['abandoned']}个"
+
+
+def plan_import_confirm_run(
+    import_id: int, decisions: dict[str, dict[str, Any]], year: int, title: str, user_id: int
+) -> str:
+    """长任务队列“long”：确认一个大的计划导入。重复投递与排队期间已取消的不做任何事。"""
+    return _plan_import_confirm_run(
+        import_id=import_id, decisions=decisions, year=year, title=title, user_id=user_id
+    )

@@ -1,4 +1,7 @@
-"""导入计划页面（办公室）：上传工作要点文件 → 预览（任务、股室对应、未知名称）→ 确认或取消；导入记录。"""
+"""导入计划页面（办公室）：上传工作要点文件 → 预览（任务、股室对应、未知名称）→ 确认或取消；导入记录。
+
+任务多于 IMPORT_INLINE_TASKS 项的导入在长任务队列里确认：预览页（?wait=1）每 3 秒刷新，完成后跳转到工作计划。
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
@@ -24,12 +28,23 @@ from workplan.import_preview import (
     preview_rows,
     unknown_names,
 )
-from workplan.importing import MAX_YEAR, MIN_YEAR, Decision, plan_import_cancel, plan_import_confirm
-from workplan.models import PlanImport, Section
+from workplan.importing import (
+    MAX_YEAR,
+    MIN_YEAR,
+    Decision,
+    confirm_queued,
+    confirms_in_background,
+    plan_import_cancel,
+    plan_import_confirm,
+    plan_import_confirm_enqueue,
+)
+from workplan.models import PlanImport, Section, WorkPlan
 from workplan.table_body import FastBodyTable
 from workplan.tables import DateColumn
 
 ACTIONS = [("create", "新建股室"), ("map", "对应已有股室"), ("ignore", "忽略")]
+WAIT_PARAM = "wait"  # ?wait=1: the preview page of a background confirm, which moves on to the plan when done
+WAIT_REFRESH_SECONDS = 3
 
 
 # ---------------------------------------------------------------- forms, table, filter
@@ -165,6 +180,11 @@ def _render_preview(request: HttpRequest, plan_import: PlanImport, form: Confirm
             "summary": result.get("summary") or {},
             "duplicate": result.get("duplicate"),
             "confirm": result.get("confirm"),
+            "confirm_error": (
+                result.get("confirm_error") if plan_import.status == PlanImport.Status.PREVIEW else ""
+            ),
+            "queued": confirm_queued(plan_import),
+            "refresh": WAIT_REFRESH_SECONDS if confirm_queued(plan_import) else 0,
             "rows": preview_rows(plan_import),
             "groups": [
                 {"written": n, **i} for n, i in (result.get("names") or {}).items() if i["kind"] == "group"
@@ -228,8 +248,22 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 @require_GET
 def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     plan_import = _get_import(pk)
-    form = _confirm_form(plan_import) if plan_import.status == PlanImport.Status.PREVIEW else None
-    return _render_preview(request, plan_import, form)
+    if request.GET.get(WAIT_PARAM) and plan_import.status == PlanImport.Status.CONFIRMED and plan_import.plan:
+        return _confirmed(request, plan_import, plan_import.plan)
+    pending = plan_import.status == PlanImport.Status.PREVIEW and not confirm_queued(plan_import)
+    return _render_preview(request, plan_import, _confirm_form(plan_import) if pending else None)
+
+
+def _confirmed(request: HttpRequest, plan_import: PlanImport, plan: WorkPlan) -> HttpResponse:
+    summary = (plan_import.result or {}).get("confirm") or {}
+    messages.success(
+        request,
+        f"已导入《{plan.title}》：任务 {summary.get('tasks', 0)} 项，"
+        f"新建股室 {summary.get('sections_created', 0)} 个",
+    )
+    for warning in summary.get("warnings", [])[:10]:
+        messages.warning(request, warning)
+    return redirect("plan_detail", pk=plan.pk)
 
 
 @login_required
@@ -242,6 +276,20 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     form = _confirm_form(plan_import, request.POST)
     if not form.is_valid():
         return _render_preview(request, plan_import, form)
+    if confirms_in_background(plan_import):
+        try:
+            plan_import_confirm_enqueue(
+                plan_import=plan_import,
+                decisions=form.decisions(),
+                year=form.cleaned_data["year"],
+                title=form.cleaned_data["title"],
+                user=request.user,  # type: ignore[arg-type]
+                request=request,
+            )
+        except ImportRefused as exc:
+            messages.error(request, exc.message)
+            return redirect("plan_import_preview", pk=pk)
+        return redirect(f"{reverse('plan_import_preview', args=[pk])}?{WAIT_PARAM}=1")
     try:
         plan = plan_import_confirm(
             plan_import=plan_import,
@@ -254,15 +302,7 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     except ImportRefused as exc:
         messages.error(request, exc.message)
         return redirect("plan_import_preview", pk=pk)
-    summary = plan_import.result.get("confirm") or {}
-    messages.success(
-        request,
-        f"已导入《{plan.title}》：任务 {summary.get('tasks', 0)} 项，"
-        f"新建股室 {summary.get('sections_created', 0)} 个",
-    )
-    for warning in summary.get("warnings", [])[:10]:
-        messages.warning(request, warning)
-    return redirect("plan_detail", pk=plan.pk)
+    return _confirmed(request, plan_import, plan)
 
 
 @login_required
