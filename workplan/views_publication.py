@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 import django_tables2 as tables
@@ -17,6 +18,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
@@ -389,10 +391,11 @@ def publication_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "workplan/publication_form.html", {"form": form, "item": item})
 
 
-@login_required
-@require_POST
-def publication_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    """提交送审（拟稿 → 待初审）。"""
+def _versioned_action(
+    request: HttpRequest, pk: int, action: Callable[..., Any], success: str, done_url: str | None = None
+) -> HttpResponse:
+    """拟稿的一步操作（提交送审、删除）：取本人可编辑的稿件，读版本号，调用服务；版本冲突显示两边的内容，
+    服务拒绝（ValidationError）把原因逐条提示。成功后到 done_url（缺省为稿件详情）。"""
     user = _user(request)
     item = access.get_publication_for_user(user, pk, action="edit")
     form = VersionForm(request.POST)
@@ -400,37 +403,31 @@ def publication_submit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "缺少版本号，请刷新页面后重试")
         return redirect("publication_detail", pk=item.pk)
     try:
-        publication.publication_submit(
-            item=item, user=user, expected_version=form.cleaned_data["version"], request=request
-        )
-    except publication.PublicationConflict as conflict:
-        return _conflict(request, conflict)
-    messages.success(request, "已提交送审，等待承办股室初审")
-    return redirect("publication_detail", pk=item.pk)
-
-
-@login_required
-@require_POST
-def publication_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    """删除从未提交过的拟稿。"""
-    user = _user(request)
-    item = access.get_publication_for_user(user, pk, action="edit")
-    form = VersionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "缺少版本号，请刷新页面后重试")
-        return redirect("publication_detail", pk=item.pk)
-    try:
-        publication.publication_delete(
-            item=item, user=user, expected_version=form.cleaned_data["version"], request=request
-        )
+        action(item=item, user=user, expected_version=form.cleaned_data["version"], request=request)
     except publication.PublicationConflict as conflict:
         return _conflict(request, conflict)
     except ValidationError as exc:
         for error in exc.messages:
             messages.error(request, error)
         return redirect("publication_detail", pk=item.pk)
-    messages.success(request, f"已删除拟稿：{item.title}")
-    return redirect("publication_list")
+    messages.success(request, success.format(title=item.title))
+    return redirect(done_url or reverse("publication_detail", args=[item.pk]))
+
+
+@login_required
+@require_POST
+def publication_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    """提交送审（拟稿 → 待初审）。"""
+    return _versioned_action(request, pk, publication.publication_submit, "已提交送审，等待承办股室初审")
+
+
+@login_required
+@require_POST
+def publication_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """删除从未提交过的拟稿。"""
+    return _versioned_action(
+        request, pk, publication.publication_delete, "已删除拟稿：{title}", reverse("publication_list")
+    )
 
 
 # ---- 三审 ----------------------------------------------------------------------------------------------
